@@ -76,7 +76,9 @@ std::vector<PassInfo> ListPasses() {
        "evaluate constant subgraphs and statically known Shape/Size/Rank on the CPU kernels"},
       {"cse", "merge nodes with the same op, inputs, attrs and device"},
       {"fusion",
-       "fold inference FusedBatchNorm into a preceding Conv2D's constant filter; fuse "
+       "fold inference FusedBatchNorm into a preceding Conv2D's constant filter, and a "
+       "per-channel Const Mul/Add/Sub (a batch norm after constant folding) into a preceding "
+       "MatMul/Conv2D/DepthwiseConv2dNative's weights and bias; fuse "
        "MatMul/Conv2D/DepthwiseConv2dNative + BiasAdd (+ Relu, Relu6, Tanh, Sigmoid, Elu, "
        "LeakyRelu) into _FusedMatMul/_FusedConv2D/_FusedDepthwiseConv2dNative"},
       {"dce", "remove pure nodes whose outputs nothing uses; drop redundant control edges"},

@@ -1,7 +1,8 @@
-// fusion.cc - Batch-norm folding, then MatMul/Conv + BiasAdd (+ activation) fusion, in one
-// topological sweep each.
+// fusion.cc - Batch-norm folding (FusedBatchNorm, or the Mul/Add a folded batch norm leaves),
+// then MatMul/Conv + BiasAdd (+ activation) fusion, in one topological sweep each.
 #include "compiler/passes/fusion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -47,6 +48,8 @@ class Fuser {
 
   absl::StatusOr<bool> Run() {
     if (auto s = Sweep(&Fuser::FoldBatchNorm); !s.ok()) return s;
+    if (auto s = Sweep(&Fuser::FoldScale); !s.ok()) return s;
+    if (auto s = Sweep(&Fuser::FoldShift); !s.ok()) return s;
     if (auto s = Sweep(&Fuser::FuseBias); !s.ok()) return s;
     return changed_;
   }
@@ -161,6 +164,199 @@ class Fuser {
     (*bias_add)->set_output_shape(0, shape);
     for (Node* p : param_nodes) RemoveIfUnused(p);
     changed_ = true;
+    return absl::OkStatus();
+  }
+
+  // A MatMul, Conv2D (NHWC) or DepthwiseConv2dNative (NHWC) whose weights are a float32
+  // Const, with what scaling its output channel c means for the weights.
+  struct WeightedOp {
+    Node* node = nullptr;
+    Node* weights_node = nullptr;
+    Tensor weights;
+    int64_t channels = 0;
+    int output_rank = 0;
+    // The output channel of weights element i.
+    int64_t ChannelOf(int64_t i) const {
+      if (node->op() == "MatMul") {
+        bool transpose_b = false;
+        node->GetAttr("transpose_b", &transpose_b).IgnoreError();
+        // [K, N]: channel is the column; transposed [N, K]: the row.
+        return transpose_b ? i / weights.dim(1) : i % channels;
+      }
+      return i % channels;  // HWIO and HWCM: the innermost elements run over the channels
+    }
+  };
+
+  std::optional<WeightedOp> AsWeightedOp(Node* node, const Node* user) const {
+    if (node == nullptr || !IsFloat32(*node) || !Absorbable(node, user)) return std::nullopt;
+    WeightedOp w;
+    w.node = node;
+    const std::string& op = node->op();
+    if (op != "MatMul" && op != "Conv2D" && op != "DepthwiseConv2dNative") return std::nullopt;
+    if (op != "MatMul" && StringAttr(*node, "data_format", "NHWC") != "NHWC") return std::nullopt;
+    w.weights_node = InputNode(node, 1);
+    if (w.weights_node == nullptr || HasControlInputs(w.weights_node)) return std::nullopt;
+    std::optional<Tensor> value = InputConstValue(node, 1);
+    if (!value || value->dtype() != DT_FLOAT) return std::nullopt;
+    w.weights = *value;
+    if (op == "MatMul") {
+      if (w.weights.rank() != 2) return std::nullopt;
+      bool transpose_b = false;
+      node->GetAttr("transpose_b", &transpose_b).IgnoreError();
+      w.channels = transpose_b ? w.weights.dim(0) : w.weights.dim(1);
+      w.output_rank = 2;
+    } else {
+      if (w.weights.rank() != 4) return std::nullopt;
+      w.channels = op == "Conv2D" ? w.weights.dim(3) : w.weights.dim(2) * w.weights.dim(3);
+      w.output_rank = 4;
+    }
+    return w;
+  }
+
+  // A float32 Const that broadcasts along the last (channel) axis of a rank-`rank` tensor
+  // without changing its shape (a scalar, [C], or [1, ..., 1, C]), as `channels` values.
+  static std::optional<std::vector<float>> PerChannel(const std::optional<Tensor>& t,
+                                                      int64_t channels, int rank) {
+    if (!t || t->dtype() != DT_FLOAT || t->rank() > rank) return std::nullopt;
+    for (int d = 0; d + 1 < t->rank(); ++d) {
+      if (t->dim(d) != 1) return std::nullopt;
+    }
+    auto v = t->flat<float>();
+    if (v.size() == 1) return std::vector<float>(channels, v[0]);
+    if (t->rank() == 0 || t->dim(t->rank() - 1) != channels) return std::nullopt;
+    return std::vector<float>(v.begin(), v.end());
+  }
+
+  // The BiasAdd, NHWC, reading a Const [C] vector, that only `user` reads.
+  std::optional<std::vector<float>> BiasOf(Node* bias_add, const Node* user) const {
+    if (bias_add == nullptr || bias_add->op() != "BiasAdd" || !IsFloat32(*bias_add) ||
+        !Absorbable(bias_add, user) || StringAttr(*bias_add, "data_format", "NHWC") != "NHWC" ||
+        bias_add->input_edge(0)->src_output != 0) {
+      return std::nullopt;
+    }
+    Node* b = InputNode(bias_add, 1);
+    if (b == nullptr || HasControlInputs(b)) return std::nullopt;
+    std::optional<Tensor> value = InputConstValue(bias_add, 1);
+    if (!value || value->dtype() != DT_FLOAT || value->rank() != 1) return std::nullopt;
+    return std::vector<float>(value->flat<float>().begin(), value->flat<float>().end());
+  }
+
+  // Replaces `last` by BiasAdd(op, bias) under last's name, absorbing `absorbed`.
+  absl::Status ReplaceWithBiasAdd(Node* last, Node* op, const std::vector<float>& bias,
+                                  const std::vector<Node*>& absorbed) {
+    absl::StatusOr<Node*> b = AddConstNode(
+        graph_, UniqueNodeName(graph_, absl::StrCat(op->name(), "/folded_bias")),
+        Tensor::FromVector<float>(bias, TensorShape{static_cast<int64_t>(bias.size())}),
+        op->requested_device());
+    if (!b.ok()) return b.status();
+    std::vector<Node*> old_params;
+    for (Node* n : absorbed) {
+      if (n->op() == "BiasAdd") old_params.push_back(InputNode(n, 1));
+    }
+    for (int i = 0; i < last->num_inputs(); ++i) {
+      Node* in = InputNode(last, i);
+      if (in != op && std::find(absorbed.begin(), absorbed.end(), in) == absorbed.end()) {
+        old_params.push_back(in);
+      }
+    }
+    NodeDef def;
+    def.set_name(last->name());
+    def.set_op("BiasAdd");
+    def.set_device(last->requested_device());
+    (*def.mutable_attr())["T"] = MakeAttr(DT_FLOAT);
+    (*def.mutable_attr())["data_format"] = MakeAttr(std::string("NHWC"));
+    const PartialShape shape = last->output_shape(0);
+    absl::StatusOr<Node*> bias_add = ReplaceNode(last, def, {{op, 0}, {*b, 0}}, absorbed);
+    if (!bias_add.ok()) return bias_add.status();
+    (*bias_add)->set_output_shape(0, shape);
+    for (Node* p : old_params) RemoveIfUnused(p);
+    changed_ = true;
+    return absl::OkStatus();
+  }
+
+  // op(x, Const W) [-> BiasAdd(Const b)] -> Mul(Const s per output channel), as an inference
+  // batch norm is left after constant folding (Keras BatchNormalization after Dense): the
+  // scale goes into W (and b), and the Mul becomes BiasAdd(op, b * s) under its name.
+  absl::Status FoldScale(Node* mul) {
+    if (mul->op() != "Mul" || !IsFloat32(*mul)) return absl::OkStatus();
+    for (int side = 0; side < 2; ++side) {
+      if (mul->input_edge(side)->src_output != 0) continue;
+      Node* producer = InputNode(mul, side);
+      Node* bias_add = nullptr;
+      std::optional<std::vector<float>> bias;
+      std::optional<WeightedOp> w;
+      if (producer != nullptr && producer->op() == "BiasAdd") {
+        bias = BiasOf(producer, mul);
+        if (!bias) continue;
+        bias_add = producer;
+        w = AsWeightedOp(InputNode(producer, 0), producer);
+      } else {
+        w = AsWeightedOp(producer, mul);
+      }
+      if (!w) continue;
+      std::optional<std::vector<float>> scale =
+          PerChannel(InputConstValue(mul, 1 - side), w->channels, w->output_rank);
+      if (!scale || (bias && static_cast<int64_t>(bias->size()) != w->channels)) continue;
+      if (HasControlInputs(InputNode(mul, 1 - side))) continue;
+
+      Tensor scaled(DT_FLOAT, w->weights.shape());
+      auto in = w->weights.flat<float>();
+      auto out = scaled.flat<float>();
+      for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i) {
+        out[i] = in[i] * (*scale)[w->ChannelOf(i)];
+      }
+      std::vector<float> new_bias(w->channels, 0.0f);
+      if (bias) {
+        for (int64_t c = 0; c < w->channels; ++c) new_bias[c] = (*bias)[c] * (*scale)[c];
+      }
+      absl::StatusOr<Node*> weights = AddConstNode(
+          graph_, UniqueNodeName(graph_, absl::StrCat(w->node->name(), "/folded_weights")),
+          scaled, w->node->requested_device());
+      if (!weights.ok()) return weights.status();
+      graph_.RemoveEdge(const_cast<Edge*>(w->node->input_edge(1)));
+      if (auto e = graph_.AddEdge(*weights, 0, w->node, 1); !e.ok()) return e.status();
+      RemoveIfUnused(w->weights_node);
+      std::vector<Node*> absorbed;
+      if (bias_add != nullptr) absorbed.push_back(bias_add);
+      return ReplaceWithBiasAdd(mul, w->node, new_bias, absorbed);
+    }
+    return absl::OkStatus();
+  }
+
+  // op(x, Const W) [-> BiasAdd(Const b)] -> Add/AddV2/Sub(Const c per output channel) becomes
+  // BiasAdd(op, b +/- c) under the Add's name, ready for FuseBias.
+  absl::Status FoldShift(Node* add) {
+    const std::string& op = add->op();
+    if ((op != "Add" && op != "AddV2" && op != "Sub") || !IsFloat32(*add)) {
+      return absl::OkStatus();
+    }
+    // Sub folds only x - c.
+    for (int side = 0; side < (op == "Sub" ? 1 : 2); ++side) {
+      if (add->input_edge(side)->src_output != 0) continue;
+      Node* producer = InputNode(add, side);
+      std::optional<std::vector<float>> bias;
+      Node* base = producer;
+      if (producer != nullptr && producer->op() == "BiasAdd") {
+        bias = BiasOf(producer, add);
+        if (!bias) continue;
+        base = InputNode(producer, 0);
+      }
+      std::optional<WeightedOp> w =
+          AsWeightedOp(base, producer == base ? static_cast<const Node*>(add) : producer);
+      if (!w) continue;
+      std::optional<std::vector<float>> shift =
+          PerChannel(InputConstValue(add, 1 - side), w->channels, w->output_rank);
+      if (!shift || (bias && static_cast<int64_t>(bias->size()) != w->channels)) continue;
+      if (HasControlInputs(InputNode(add, 1 - side))) continue;
+      std::vector<float> new_bias(w->channels);
+      const float sign = op == "Sub" ? -1.0f : 1.0f;
+      for (int64_t c = 0; c < w->channels; ++c) {
+        new_bias[c] = (bias ? (*bias)[c] : 0.0f) + sign * (*shift)[c];
+      }
+      std::vector<Node*> absorbed;
+      if (producer != base) absorbed.push_back(producer);
+      return ReplaceWithBiasAdd(add, w->node, new_bias, absorbed);
+    }
     return absl::OkStatus();
   }
 

@@ -17,7 +17,7 @@ namespace weir {
 namespace {
 
 TEST_CASE("fusion golden files: expected graph and same outputs as the original") {
-  absl::Status status = testing::CheckGoldenFolder("tests/compiler/testdata/fusion", 9);
+  absl::Status status = testing::CheckGoldenFolder("tests/compiler/testdata/fusion", 13);
   INFO(status.message());
   CHECK(status.ok());
 }
