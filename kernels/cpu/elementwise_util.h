@@ -3,7 +3,8 @@
 // broadcasting. The output's element type is what the functor returns (bool for comparisons).
 //
 // No library covers plain elementwise loops on the CPU, so these are loops the compiler
-// vectorizes (the equal-shape and scalar cases run as a single contiguous loop).
+// vectorizes (the equal-shape and scalar cases run as a single contiguous loop; every
+// innermost loop is a WEIR_VECTORIZED function, AVX2 where the CPU has it).
 #ifndef WEIR_KERNELS_CPU_ELEMENTWISE_UTIL_H_
 #define WEIR_KERNELS_CPU_ELEMENTWISE_UTIL_H_
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/cpu/simd.h"
 #include "runtime/kernel.h"
 
 namespace weir {
@@ -35,6 +37,30 @@ T Wrapping(T a, T b, F f) {
   }
 }
 
+// The innermost loops, each compiled for AVX2 and the baseline (kernels/cpu/simd.h).
+template <typename Op, typename T, typename Out>
+WEIR_VECTORIZED void UnaryLoop(const T* in, Out* out, int64_t n) {
+  Op op;
+  for (int64_t i = 0; i < n; ++i) out[i] = op(in[i]);
+}
+template <typename Op, typename T, typename Out>
+WEIR_VECTORIZED void BinaryLoop(const T* x, const T* y, Out* out, int64_t n) {
+  Op op;
+  for (int64_t i = 0; i < n; ++i) out[i] = op(x[i], y[i]);
+}
+// y broadcast along the loop: out[i] = op(x[i], y).
+template <typename Op, typename T, typename Out>
+WEIR_VECTORIZED void BinaryLoopScalarY(const T* x, T y, Out* out, int64_t n) {
+  Op op;
+  for (int64_t i = 0; i < n; ++i) out[i] = op(x[i], y);
+}
+// x broadcast along the loop: out[i] = op(x, y[i]).
+template <typename Op, typename T, typename Out>
+WEIR_VECTORIZED void BinaryLoopScalarX(T x, const T* y, Out* out, int64_t n) {
+  Op op;
+  for (int64_t i = 0; i < n; ++i) out[i] = op(x, y[i]);
+}
+
 template <typename Op, typename T>
 class UnaryKernel : public OpKernel {
  public:
@@ -48,9 +74,7 @@ class UnaryKernel : public OpKernel {
     if (!y.ok()) return y.status();
     const T* in = x.data<T>();
     Out* out = (*y)->data<Out>();
-    const int64_t n = x.num_elements();
-    Op op;
-    for (int64_t i = 0; i < n; ++i) out[i] = op(in[i]);
+    UnaryLoop<Op, T, Out>(in, out, x.num_elements());
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return expensive_; }
@@ -104,10 +128,9 @@ inline BroadcastPlan MakeBroadcastPlan(const TensorShape& x, const TensorShape& 
 
 template <typename Op, typename T, typename Out>
 void BroadcastLoop(const BroadcastPlan& plan, const T* x, const T* y, Out* out) {
-  Op op;
   const int rank = static_cast<int>(plan.dims.size());
   if (rank == 0) {
-    out[0] = op(x[0], y[0]);
+    out[0] = Op()(x[0], y[0]);
     return;
   }
   const int64_t inner = plan.dims[rank - 1];
@@ -123,13 +146,11 @@ void BroadcastLoop(const BroadcastPlan& plan, const T* x, const T* y, Out* out) 
     const T* xp = x + xo;
     const T* yp = y + yo;
     if (sx == 1 && sy == 1) {
-      for (int64_t i = 0; i < inner; ++i) out[i] = op(xp[i], yp[i]);
+      BinaryLoop<Op, T, Out>(xp, yp, out, inner);
     } else if (sx == 1) {
-      const T b = yp[0];
-      for (int64_t i = 0; i < inner; ++i) out[i] = op(xp[i], b);
+      BinaryLoopScalarY<Op, T, Out>(xp, yp[0], out, inner);
     } else {
-      const T a = xp[0];
-      for (int64_t i = 0; i < inner; ++i) out[i] = op(a, yp[i]);
+      BinaryLoopScalarX<Op, T, Out>(xp[0], yp, out, inner);
     }
     out += inner;
     for (int d = rank - 2; d >= 0; --d) {
@@ -154,15 +175,10 @@ class BinaryKernel : public OpKernel {
     const Tensor& x = ctx->input(0);
     const Tensor& y = ctx->input(1);
     constexpr DataType kOutType = DataTypeToEnum<Out>::value;
-    Op op;
     if (x.shape() == y.shape()) {
       absl::StatusOr<Tensor*> z = ctx->allocate_output(0, kOutType, x.shape());
       if (!z.ok()) return z.status();
-      const T* a = x.data<T>();
-      const T* b = y.data<T>();
-      Out* out = (*z)->data<Out>();
-      const int64_t n = x.num_elements();
-      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+      BinaryLoop<Op, T, Out>(x.data<T>(), y.data<T>(), (*z)->data<Out>(), x.num_elements());
       return absl::OkStatus();
     }
     absl::StatusOr<TensorShape> shape = BroadcastShapes(x.shape(), y.shape());

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/elementwise_util.h"
+#include "kernels/cpu/erf_float.h"
 #include "kernels/cpu/registry.h"
 #include "kernels/cpu/typed_row.h"
 
@@ -152,6 +153,7 @@ struct SignOp {
     return static_cast<T>((x > T(0)) - (x < T(0)));
   }
 };
+// float64 Erf; float32 Erf is ErfFloatKernel below.
 struct ErfOp {
   template <typename T>
   T operator()(T x) const {
@@ -469,6 +471,25 @@ KernelDef AnyTypeRow(const char* op, KernelFactory factory) {
   return KernelDef{op, kDeviceCpu, "", {}, std::move(factory)};
 }
 
+// float32 Erf: TensorFlow's rational approximation, vectorized (kernels/cpu/erf_float.h).
+class ErfFloatKernel : public OpKernel {
+ public:
+  explicit ErfFloatKernel(const KernelConstruction& c)
+      : OpKernel(c), expensive_(!IsSmallOutput(c)) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    absl::StatusOr<Tensor*> y = ctx->allocate_output(0, DT_FLOAT, x.shape());
+    if (!y.ok()) return y.status();
+    ErfFloatArray(x.data<float>(), (*y)->data<float>(), x.num_elements());
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return expensive_; }
+
+ private:
+  bool expensive_;
+};
+
 }  // namespace
 
 void RegisterCpuMathExtraKernels(KernelRegistry& registry) {
@@ -498,7 +519,8 @@ void RegisterCpuMathExtraKernels(KernelRegistry& registry) {
   registry.Register(TypedRow<UnaryKernel, RoundOp, float, double, int32_t, int64_t>("Round"));
   registry.Register(TypedRow<UnaryKernel, AbsOp, float, double, int32_t, int64_t>("Abs"));
   registry.Register(TypedRow<UnaryKernel, SignOp, float, double, int32_t, int64_t>("Sign"));
-  registry.Register(TypedRow<UnaryKernel, ErfOp, float, double>("Erf"));
+  registry.Register({"Erf", kDeviceCpu, "T", {DT_FLOAT}, MakeFactory<ErfFloatKernel>()});
+  registry.Register(TypedRow<UnaryKernel, ErfOp, double>("Erf"));
   // Integer Reciprocal would divide by zero on 0; TensorFlow's CPU kernel is float-only too.
   registry.Register(TypedRow<UnaryKernel, ReciprocalOp, float, double>("Reciprocal"));
   registry.Register(TypedRow<UnaryKernel, Log1pOp, float, double>("Log1p"));
@@ -519,7 +541,9 @@ void RegisterCpuMathExtraKernels(KernelRegistry& registry) {
 
   // Identity-likes, Rank and Size: any dtype.
   for (const char* op : {"StopGradient", "PreventGradient", "Snapshot", "IdentityN"}) {
-    registry.Register(AnyTypeRow(op, MakeFactory<ForwardAllKernel>()));
+    KernelDef row = AnyTypeRow(op, MakeFactory<ForwardAllKernel>());
+    row.handles_strings = true;  // forwards tensors without touching their elements
+    registry.Register(std::move(row));
   }
   registry.Register(AnyTypeRow("Rank", MakeFactory<RankKernel>()));
   registry.Register(AnyTypeRow("Size", MakeFactory<SizeKernel>()));

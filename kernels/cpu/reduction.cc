@@ -19,6 +19,7 @@ namespace weir {
 namespace {
 
 struct SumReducer {
+  static constexpr bool kAdds = true;
   template <typename T>
   using Acc = WideAcc<T>;
   template <typename T>
@@ -36,6 +37,7 @@ struct SumReducer {
 };
 
 struct MeanReducer {
+  static constexpr bool kAdds = true;
   template <typename T>
   using Acc = WideAcc<T>;
   template <typename T>

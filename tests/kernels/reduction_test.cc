@@ -111,6 +111,8 @@ TEST_CASE("float reductions match the float64 reference over many axis sets") {
       {{2, 3, 4, 5}, {1, 3}},  {{2, 3, 4, 5}, {0, 2}},    {{2, 3, 4, 5}, {1, 2}},
       {{3, 1, 4}, {1}},        {{3, 1, 4}, {0, 1}},       {{7}, {0}},
       {{6, 300}, {1}},         {{300, 6}, {0}},           {{5, 1, 1, 7}, {-1, 0}},
+      // Rows summed in 8 partial sums (SumRow), with and without a tail; the LayerNorm layout.
+      {{4, 16, 64}, {-1}},     {{3, 1003}, {1}},          {{4, 37, 19}, {1}},
   };
   std::mt19937 rng(30);
   for (const Case& c : cases) {
