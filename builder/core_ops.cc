@@ -53,6 +53,18 @@ Output Const(const Scope& scope, int32_t value) {
   return Const(scope, std::vector<int32_t>{value}, TensorShape{});
 }
 
+Output Const(const Scope& scope, const std::vector<std::string>& values, const TensorShape& shape) {
+  TensorProto proto;
+  proto.set_dtype(DT_STRING);
+  shape.ToProto(proto.mutable_tensor_shape());
+  for (const std::string& v : values) proto.add_string_val(v);
+  return Const(scope, proto);
+}
+
+Output Const(const Scope& scope, const std::string& value) {
+  return Const(scope, std::vector<std::string>{value}, TensorShape{});
+}
+
 Output ScalarConst(const Scope& scope, DataType dtype, double value) {
   TensorProto proto;
   proto.set_dtype(dtype);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "builder/scope.h"
@@ -20,6 +21,9 @@ Output Const(const Scope& scope, const TensorProto& value);
 Output Const(const Scope& scope, const std::vector<float>& values, const TensorShape& shape);
 Output Const(const Scope& scope, const std::vector<int32_t>& values, const TensorShape& shape);
 Output Const(const Scope& scope, const std::vector<int64_t>& values, const TensorShape& shape);
+// DT_STRING constants (Assert messages and the like).
+Output Const(const Scope& scope, const std::vector<std::string>& values, const TensorShape& shape);
+Output Const(const Scope& scope, const std::string& value);  // scalar
 // Braced values pick the element type: Const(s, {1.f, 2.f}, {2}) is float, {1, 2} int32.
 template <typename T>
 Output Const(const Scope& scope, std::initializer_list<T> values, const TensorShape& shape) {

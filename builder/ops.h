@@ -13,6 +13,7 @@
 #include "builder/core_ops.h"
 #include "builder/einsum_ops.h"
 #include "builder/image_ops.h"
+#include "builder/logging_ops.h"
 #include "builder/math_extra_ops.h"
 #include "builder/math_ops.h"
 #include "builder/nn_grad_ops.h"

@@ -43,6 +43,7 @@ WEIR_MAP_TYPE(uint16_t, DT_UINT16)
 WEIR_MAP_TYPE(uint32_t, DT_UINT32)
 WEIR_MAP_TYPE(uint64_t, DT_UINT64)
 WEIR_MAP_TYPE(bool, DT_BOOL)
+WEIR_MAP_TYPE(std::string, DT_STRING)  // a DT_STRING tensor's elements are std::string objects
 #undef WEIR_MAP_TYPE
 
 }  // namespace weir

@@ -1,10 +1,25 @@
 // kernel_registry.cc - Kernel lookup by op, device type and dtype.
 #include "runtime/kernel_registry.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace weir {
+namespace {
+
+bool HasStringArgs(const Node& node) {
+  for (DataType t : node.input_types()) {
+    if (BaseType(t) == DT_STRING) return true;
+  }
+  for (DataType t : node.output_types()) {
+    if (BaseType(t) == DT_STRING) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 void KernelRegistry::Register(KernelDef def) {
   absl::MutexLock lock(&mu_);
@@ -19,9 +34,16 @@ absl::StatusOr<const KernelDef*> KernelRegistry::Find(const Node& node,
   std::vector<std::string> registered;
   DataType found = DT_INVALID;
   std::string attr_name;
+  const bool has_strings = HasStringArgs(node);
+  bool refused_strings = false;
   for (auto it = range.first; it != range.second; ++it) {
     const KernelDef& def = it->second;
     if (def.device_type != device_type) continue;
+    if (has_strings && !def.handles_strings &&
+        std::find(def.types.begin(), def.types.end(), DT_STRING) == def.types.end()) {
+      refused_strings = true;
+      continue;
+    }
     if (def.type_attr.empty()) return &def;
     DataType dtype;
     if (!node.GetAttr(def.type_attr, &dtype).ok()) continue;
@@ -31,6 +53,11 @@ absl::StatusOr<const KernelDef*> KernelRegistry::Find(const Node& node,
     }
     found = dtype;
     attr_name = def.type_attr;
+  }
+  if (refused_strings && registered.empty() && found == DT_INVALID) {
+    return absl::NotFoundError(absl::StrCat("node ", node.DebugName(), ": no ", device_type,
+                                            " kernel for op ", node.op(),
+                                            " takes string tensors"));
   }
   if (registered.empty() && found == DT_INVALID) {
     return absl::NotFoundError(absl::StrCat("node ", node.DebugName(), ": no ", device_type,

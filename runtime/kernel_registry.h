@@ -27,6 +27,10 @@ struct KernelDef {
   std::string type_attr;
   std::vector<DataType> types;
   KernelFactory factory;
+  // Whether the kernel handles DT_STRING inputs and outputs (std::string elements, which
+  // byte-copying code would mangle). Rows without it never match a node that has a string input
+  // or output; rows whose `types` list DT_STRING handle strings anyway.
+  bool handles_strings = false;
 };
 
 // Convenience for table rows: a factory constructing KernelClass(construction).

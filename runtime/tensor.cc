@@ -1,10 +1,14 @@
 // tensor.cc - Tensor buffers, proto conversion and printing.
 #include "runtime/tensor.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
+#include "absl/base/optimization.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace weir {
@@ -14,10 +18,38 @@ TensorBuffer::TensorBuffer(Allocator* allocator, size_t bytes)
 
 TensorBuffer::~TensorBuffer() { allocator_->Deallocate(data_, bytes_); }
 
+namespace {
+
+// A DT_STRING tensor's elements: `count` std::string objects constructed in the allocation and
+// destroyed before it goes back to the allocator.
+class StringTensorBuffer : public TensorBuffer {
+ public:
+  StringTensorBuffer(Allocator* allocator, int64_t count)
+      : TensorBuffer(allocator, static_cast<size_t>(count) * sizeof(std::string)),
+        count_(data() == nullptr ? 0 : count) {
+    std::string* s = static_cast<std::string*>(data());
+    for (int64_t i = 0; i < count_; ++i) new (s + i) std::string();
+  }
+  ~StringTensorBuffer() {
+    std::string* s = static_cast<std::string*>(data());
+    for (int64_t i = 0; i < count_; ++i) s[i].~basic_string();
+  }
+
+ private:
+  int64_t count_;
+};
+
+}  // namespace
+
 Tensor::Tensor(DataType dtype, TensorShape shape) : Tensor(CpuAllocator::Get(), dtype, std::move(shape)) {}
 
 Tensor::Tensor(Allocator* allocator, DataType dtype, TensorShape shape)
     : dtype_(dtype), shape_(std::move(shape)) {
+  if (ABSL_PREDICT_FALSE(dtype == DT_STRING)) {
+    // std::string objects only make sense in host memory, whatever device asked.
+    buffer_ = std::make_shared<StringTensorBuffer>(CpuAllocator::Get(), num_elements());
+    return;
+  }
   buffer_ = std::make_shared<TensorBuffer>(allocator, TotalBytes());
 }
 
@@ -34,6 +66,12 @@ Tensor Tensor::Reshaped(TensorShape shape) const {
 
 Tensor Tensor::DeepCopy() const {
   Tensor t(dtype_, shape_);
+  if (dtype_ == DT_STRING) {
+    if (raw_data() != nullptr && t.raw_data() != nullptr) {
+      std::copy_n(data<std::string>(), num_elements(), t.data<std::string>());
+    }
+    return t;
+  }
   if (TotalBytes() > 0) std::memcpy(t.raw_data(), raw_data(), TotalBytes());
   return t;
 }
@@ -64,7 +102,7 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
     return absl::InvalidArgumentError(absl::StrCat("tensor proto: ", shape.status().message()));
   }
   const DataType dtype = proto.dtype();
-  if (DataTypeSize(dtype) == 0 || dtype == DT_RESOURCE) {
+  if ((DataTypeSize(dtype) == 0 && dtype != DT_STRING) || dtype == DT_RESOURCE) {
     return absl::UnimplementedError(
         absl::StrCat("tensor proto has dtype ", DataTypeString(dtype), ", which Weir cannot hold yet"));
   }
@@ -74,6 +112,11 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
         absl::StrCat("out of memory allocating ", t.TotalBytes(), " bytes for a constant"));
   }
   const int64_t n = t.num_elements();
+  if (dtype == DT_STRING && !proto.tensor_content().empty()) {
+    return absl::UnimplementedError(absl::StrCat(
+        "tensor proto of dtype string and shape ", shape->ToString(),
+        " stores its values in tensor_content, expected string_val"));
+  }
   if (!proto.tensor_content().empty()) {
     if (proto.tensor_content().size() != t.TotalBytes()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -98,6 +141,7 @@ absl::StatusOr<Tensor> Tensor::FromProto(const TensorProto& proto) {
     case DT_UINT64: s = FillFromRepeated(proto.uint64_val(), n, t.data<uint64_t>()); break;
     case DT_HALF:
     case DT_BFLOAT16: s = FillFromRepeated(proto.half_val(), n, t.data<uint16_t>()); break;
+    case DT_STRING: s = FillFromRepeated(proto.string_val(), n, t.data<std::string>()); break;
     default:
       return absl::UnimplementedError(absl::StrCat("tensor proto of dtype ",
                                                    DataTypeString(dtype), " is not supported"));
@@ -114,6 +158,11 @@ void Tensor::ToProto(TensorProto* proto) const {
   proto->Clear();
   proto->set_dtype(dtype_);
   shape_.ToProto(proto->mutable_tensor_shape());
+  if (dtype_ == DT_STRING) {
+    if (raw_data() == nullptr) return;
+    for (const std::string& v : flat<std::string>()) proto->add_string_val(v);
+    return;
+  }
   if (TotalBytes() > 0) proto->set_tensor_content(raw_data(), TotalBytes());
 }
 
@@ -138,6 +187,10 @@ std::string FormatValue<double>(const double& v) {
   char buf[32];
   snprintf(buf, sizeof(buf), "%.10g", v);
   return buf;
+}
+template <>
+std::string FormatValue<std::string>(const std::string& v) {
+  return absl::StrCat("\"", absl::CEscape(v), "\"");
 }
 template <>
 std::string FormatValue<uint8_t>(const uint8_t& v) {
@@ -198,6 +251,7 @@ std::string Tensor::ValuesString(int max_elements) const {
     case DT_UINT8: return Values<uint8_t>(*this, max_elements);
     case DT_UINT16: return Values<uint16_t>(*this, max_elements);
     case DT_BOOL: return Values<bool>(*this, max_elements);
+    case DT_STRING: return Values<std::string>(*this, max_elements);
     default: return absl::StrCat("<", TotalBytes(), " bytes>");
   }
 }

@@ -2,6 +2,11 @@
 //
 // Copying a Tensor shares its buffer (like TensorFlow's Tensor); use DeepCopy for a private
 // copy. Kernels see element data through data<T>() / flat<T>().
+//
+// DT_STRING tensors hold std::string elements (data<std::string>()), constructed empty when the
+// buffer is allocated and destroyed when its last reference goes; they always live in host
+// memory. Their TotalBytes() is 0 (no fixed-size element data), so byte-copying code sees
+// nothing to copy; kernels that move string elements must do so element by element.
 #ifndef WEIR_RUNTIME_TENSOR_H_
 #define WEIR_RUNTIME_TENSOR_H_
 
@@ -19,7 +24,8 @@
 
 namespace weir {
 
-// Owns one allocation and returns it to its allocator when the last reference goes.
+// Owns one allocation and returns it to its allocator when the last reference goes. (String
+// tensors use a subclass, created through make_shared so the shared_ptr destroys it as such.)
 class TensorBuffer {
  public:
   TensorBuffer(Allocator* allocator, size_t bytes);
@@ -39,7 +45,7 @@ class TensorBuffer {
 class Tensor {
  public:
   Tensor() : dtype_(DT_INVALID) {}
-  // Allocates an uninitialized tensor from the host allocator. Only fixed-size dtypes.
+  // Allocates an uninitialized tensor from the host allocator (DT_STRING: empty strings).
   Tensor(DataType dtype, TensorShape shape);
   Tensor(Allocator* allocator, DataType dtype, TensorShape shape);
 
@@ -57,6 +63,7 @@ class Tensor {
   int rank() const { return shape_.rank(); }
   int64_t dim(int i) const { return shape_.dim(i); }
   int64_t num_elements() const { return shape_.num_elements(); }
+  // Bytes of fixed-size element data; 0 for DT_STRING.
   size_t TotalBytes() const { return static_cast<size_t>(num_elements()) * DataTypeSize(dtype_); }
 
   void* raw_data() const { return buffer_ ? buffer_->data() : nullptr; }
@@ -76,13 +83,14 @@ class Tensor {
   bool RefCountIsOne() const { return buffer_ != nullptr && buffer_.use_count() == 1; }
   Tensor DeepCopy() const;
 
-  // Decodes tensor_content or the typed value fields (the last value repeats to fill the
-  // shape, as in TensorFlow). Errors say what is inconsistent.
+  // Decodes tensor_content or the typed value fields, string_val for DT_STRING (the last
+  // value repeats to fill the shape, as in TensorFlow). Errors say what is inconsistent.
   static absl::StatusOr<Tensor> FromProto(const TensorProto& proto);
-  // Writes tensor_content (compact) for numeric types.
+  // Writes tensor_content (compact) for numeric types, string_val for DT_STRING.
   void ToProto(TensorProto* proto) const;
 
-  // "float [2,3] [[1,2,3],[4,5,6]]", summarized past `max_elements` values.
+  // "float [2,3] [[1,2,3],[4,5,6]]", summarized past `max_elements` values; strings are quoted
+  // and C-escaped: string [2] ["a", "b\n"].
   std::string DebugString(int max_elements = 64) const;
   // Values only, without dtype and shape.
   std::string ValuesString(int max_elements = 64) const;

@@ -23,6 +23,7 @@ void RegisterConvGradOps(OpRegistry& registry);  // conv_grad_ops.cc: Conv2DBack
 void RegisterImageOps(OpRegistry& registry);  // image_ops.cc: ResizeBilinear, ResizeNearestNeighbor
 void RegisterEinsumOps(OpRegistry& registry);  // einsum_ops.cc: Einsum
 void RegisterFusedOps(OpRegistry& registry);  // fused_ops.cc: _FusedMatMul, _FusedConv2D, ...
+void RegisterLoggingOps(OpRegistry& registry);  // logging_ops.cc: Assert
 
 inline void RegisterAllOps(OpRegistry& registry) {
   RegisterCoreOps(registry);
@@ -42,6 +43,7 @@ inline void RegisterAllOps(OpRegistry& registry) {
   RegisterImageOps(registry);
   RegisterEinsumOps(registry);
   RegisterFusedOps(registry);
+  RegisterLoggingOps(registry);
 }
 
 }  // namespace weir

@@ -55,10 +55,11 @@ class ForwardKernel : public OpKernel {
 }  // namespace
 
 void RegisterCpuControlFlowKernels(KernelRegistry& registry) {
-  registry.Register({"Switch", kDeviceCpu, "", {}, MakeFactory<SwitchKernel>()});
-  registry.Register({"Merge", kDeviceCpu, "", {}, MakeFactory<MergeKernel>()});
+  // Tensors pass through unchanged, so every dtype does, strings included.
+  registry.Register({"Switch", kDeviceCpu, "", {}, MakeFactory<SwitchKernel>(), true});
+  registry.Register({"Merge", kDeviceCpu, "", {}, MakeFactory<MergeKernel>(), true});
   for (const char* op : {"Enter", "Exit", "NextIteration", "LoopCond"}) {
-    registry.Register({op, kDeviceCpu, "", {}, MakeFactory<ForwardKernel>()});
+    registry.Register({op, kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
   }
 }
 

@@ -104,13 +104,15 @@ class RetvalKernel : public OpKernel {
 }  // namespace
 
 void RegisterCpuCoreKernels(KernelRegistry& registry) {
-  registry.Register({"Const", kDeviceCpu, "", {}, ConstKernel::Create});
-  registry.Register({"Identity", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>()});
-  registry.Register({"PlaceholderWithDefault", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>()});
+  // These only move tensors (or decode a Const's proto), so string tensors pass too.
+  registry.Register({"Const", kDeviceCpu, "", {}, ConstKernel::Create, true});
+  registry.Register({"Identity", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
+  registry.Register(
+      {"PlaceholderWithDefault", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
   registry.Register({"NoOp", kDeviceCpu, "", {}, MakeFactory<NoOpKernel>()});
-  registry.Register({"Placeholder", kDeviceCpu, "", {}, MakeFactory<PlaceholderKernel>()});
-  registry.Register({"_Arg", kDeviceCpu, "", {}, MakeFactory<ArgKernel>()});
-  registry.Register({"_Retval", kDeviceCpu, "", {}, MakeFactory<RetvalKernel>()});
+  registry.Register({"Placeholder", kDeviceCpu, "", {}, MakeFactory<PlaceholderKernel>(), true});
+  registry.Register({"_Arg", kDeviceCpu, "", {}, MakeFactory<ArgKernel>(), true});
+  registry.Register({"_Retval", kDeviceCpu, "", {}, MakeFactory<RetvalKernel>(), true});
 }
 
 }  // namespace weir

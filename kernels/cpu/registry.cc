@@ -26,6 +26,7 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterCpuImageKernels(registry);
   RegisterCpuEinsumKernels(registry);
   RegisterCpuTensorArrayKernels(registry);
+  RegisterCpuLoggingKernels(registry);
 }
 
 }  // namespace weir

@@ -32,6 +32,7 @@ void RegisterCpuConvGradKernels(KernelRegistry& registry);     // conv_grad_kern
 void RegisterCpuImageKernels(KernelRegistry& registry);        // image_kernels.cc
 void RegisterCpuEinsumKernels(KernelRegistry& registry);       // einsum_kernels.cc
 void RegisterCpuTensorArrayKernels(KernelRegistry& registry);  // tensor_array_kernels.cc
+void RegisterCpuLoggingKernels(KernelRegistry& registry);      // logging_kernels.cc (Assert)
 
 }  // namespace weir
 

@@ -45,14 +45,25 @@ const std::map<std::string, ModelSpec>& Models() {
       {"bert_encoder", {1e-4, "2 encoder layers: LayerNorm, Erf GELU, attention"}},
       {"cond_v1", {1e-4, "Switch/Merge, both branches"}},
       {"lstm", {1e-4, "dynamic_rnn: while loop with TensorArray ops, 8 steps"}},
+      {"assert_v1", {1e-6, "asserts in AssertGuard Switch/Merge, string data; x * 2"}},
+      {"assert_v2", {1e-6, "asserts in AssertGuard If functions, string data; x * 2"}},
   };
   return *models;
 }
+
+// A case whose run TensorFlow failed (an Assert): fetching `fetch` must fail at a node whose
+// name starts with `node` (the Assert, or the If it was lowered from), with TensorFlow's message.
+struct ExpectedError {
+  std::string fetch;
+  std::string node;
+  std::string message;
+};
 
 struct Case {
   std::string id;
   std::vector<std::pair<std::string, std::string>> feeds;    // node, .npy file
   std::vector<std::pair<std::string, std::string>> fetches;  // node, TensorFlow's output
+  std::vector<ExpectedError> errors;  // at most one; "error <fetch> <node> <message>" lines
 };
 
 std::vector<Case> ReadManifest(const std::string& dir) {
@@ -66,12 +77,19 @@ std::vector<Case> ReadManifest(const std::string& dir) {
     std::string kind, node, file;
     fields >> kind >> node;
     if (kind == "case") {
-      cases.push_back({node, {}, {}});
+      cases.push_back({node, {}, {}, {}});
       continue;
     }
     fields >> file;
     INFO(dir << "/manifest.txt: " << line);
     REQUIRE(!cases.empty());
+    if (kind == "error") {
+      ExpectedError error{node, file, ""};
+      std::getline(fields >> std::ws, error.message);
+      REQUIRE(!error.message.empty());
+      cases.back().errors.push_back(error);
+      continue;
+    }
     REQUIRE((kind == "feed" || kind == "fetch"));
     (kind == "feed" ? cases.back().feeds : cases.back().fetches)
         .emplace_back(node, dir + "/" + file);
@@ -137,9 +155,39 @@ TEST_CASE("real TensorFlow models run through a Session match TensorFlow's outpu
     auto session = Session::Create(def, options);
     INFO(name << ": " << session.status().message());
     REQUIRE(session.ok());
-    for (const Case& c : ReadManifest(dir)) {
+    const std::vector<Case> cases = ReadManifest(dir);
+    for (const Case& c : cases) {
       std::vector<std::pair<std::string, Tensor>> feeds;
       for (const auto& [node, file] : c.feeds) feeds.emplace_back(node, LoadNpy(file));
+      for (const ExpectedError& want : c.errors) {
+        for (int run = 0; run < 2; ++run) {
+          std::vector<Tensor> outputs;
+          absl::Status st = (*session)->Run(feeds, {want.fetch}, {}, &outputs);
+          INFO(name << " case " << c.id << " run " << run << ": " << st.message());
+          REQUIRE_FALSE(st.ok());
+          CHECK(absl::IsInvalidArgument(st));
+          const std::string message(st.message());
+          CHECK(message.find("node '" + want.node) != std::string::npos);
+          CHECK(message.find("(Assert): " + want.message) != std::string::npos);
+          if (run == 0) {
+            std::printf("%-14s case %s fails as in TensorFlow: %s\n", name.c_str(), c.id.c_str(),
+                        message.c_str());
+          }
+        }
+        // The failed step leaves the session usable.
+        if (!cases.front().fetches.empty()) {
+          std::vector<std::pair<std::string, Tensor>> first_feeds;
+          for (const auto& [node, file] : cases.front().feeds) {
+            first_feeds.emplace_back(node, LoadNpy(file));
+          }
+          std::vector<Tensor> outputs;
+          absl::Status st = (*session)->Run(first_feeds, {cases.front().fetches[0].first}, {},
+                                            &outputs);
+          INFO(name << " case " << cases.front().id << " after the failure: " << st.message());
+          CHECK(st.ok());
+        }
+      }
+      if (c.fetches.empty()) continue;
       std::vector<std::string> fetch_names;
       for (const auto& [node, file] : c.fetches) fetch_names.push_back(node);
       // Twice: the second run goes through the cached plan and reused buffers.

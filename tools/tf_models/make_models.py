@@ -11,6 +11,8 @@ Each model goes to <out>/<name>/:
                       case <id>                 starts a case (inputs and expected outputs)
                       feed <node> <file.npy>    a Placeholder and the value to feed it
                       fetch <node> <file.npy>   a node to fetch and TensorFlow's output for it
+                      error <fetch> <node> <message>  fetching <fetch> fails at <node>
+                                                with TensorFlow's message (asserts)
   *.npy             the feeds and TensorFlow's outputs (float32 unless said otherwise)
 
 Every model is built with fixed seeds (weights, BatchNorm statistics, inputs), so running the
@@ -36,6 +38,14 @@ Models:
                  vs tanh dense); two cases cover both branches.
   lstm           tf.compat.v1.nn.dynamic_rnn over an LSTMCell (a v1 while loop with TensorArray
                  ops), 8 steps, 6 input features, 16 units; the final output projected to 4.
+  assert_v1      y = x * 2 behind tf.compat.v1.assert_greater / tf.debugging.assert_less /
+                 assert_less on tf.size through control dependencies (string Consts as Assert
+                 data), control flow v1: the float asserts sit in AssertGuard Switch/Merge
+                 conditionals. Case 1 makes x > -100 fail: its manifest line
+                   error <fetch> <Assert node> <TensorFlow's "assertion failed: ..." line>
+                 says the run must fail naming that node with that message.
+  assert_v2      the same with control flow v2 (AssertGuard is an If with function branches);
+                 the error line names the If, whose name starts the lowered Assert's name.
 """
 import argparse
 import os
@@ -300,6 +310,57 @@ def make_lstm(out, steps=8, features=6, units=16, batch=3):
         tf.compat.v1.enable_control_flow_v2()
 
 
+def make_assert(out, name, control_flow_v1):
+    """Asserts through control dependencies, as tf.debugging.assert_* writes them: y = x * 2
+    waits on three asserts. Float data makes TensorFlow guard the Assert with a conditional
+    (AssertGuard: Switch/Merge with control flow v1, an If with a function body with v2);
+    int32-only data gives a bare Assert. Case 0 passes every assert; case 1 fails x > -100 and
+    records the failing Assert node and TensorFlow's "assertion failed: ..." line."""
+    if control_flow_v1:
+        tf.compat.v1.disable_control_flow_v2()
+    try:
+        g = tf.Graph()
+        with g.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+            checks = [
+                tf.compat.v1.assert_greater(x, tf.constant(-100.0), message="x must exceed -100",
+                                            name="x_gt"),
+                tf.debugging.assert_less(tf.reduce_max(x), 100.0, name="max_lt"),
+                tf.compat.v1.assert_less(tf.size(x), 1000, message="too many elements",
+                                         name="size_lt"),
+            ]
+            with tf.control_dependencies(checks):
+                tf.identity(x * 2.0, name="y")
+            with tf.compat.v1.Session(graph=g) as sess:
+                gd = v1_freeze(g, sess, ["y"])
+                ops = {n.op for n in gd.node} | {n.op for f in gd.library.function
+                                                 for n in f.node_def}
+                assert "Assert" in ops, ops
+                assert ({"Switch", "Merge"} <= ops) == control_flow_v1, ops
+                m = Model(name, out)
+                m.write_graph(gd)
+                good = np.array([1.5, 2.0, 3.25], np.float32)
+                m.case("0", {"x": good}, {"y": sess.run("y:0", {"x:0": good})})
+                bad = np.array([1.0, -200.0, 3.0], np.float32)
+                try:
+                    sess.run("y:0", {"x:0": bad})
+                    raise AssertionError("the assert did not fire")
+                except tf.errors.InvalidArgumentError as e:
+                    line = [l for l in e.message.split("\n") if "assertion failed" in l][0]
+                    if "Node: '" in e.message:
+                        node = e.message.split("Node: '")[1].split("'")[0]
+                    else:  # inside an If's branch function: name the If (Weir's lowered
+                        # nodes start with its name)
+                        node = [n.name for n in gd.node if n.op in ("If", "StatelessIf") and
+                                n.name.startswith("x_gt/")][0]
+                m.case("1", {"x": bad}, {})
+                m.lines.append("error y %s %s" % (node, line.strip()))
+                m.finish()
+    finally:
+        if control_flow_v1:
+            tf.compat.v1.enable_control_flow_v2()
+
+
 def make_tf2_text_graph(_):
     """Not a model folder: a TF2 graph in text form whose FunctionDefs keep arg_attr (field 7),
     for tests/graph/function_proto_test.cc (written to tests/graph/testdata/)."""
@@ -325,6 +386,8 @@ MODELS = {
     "bert_encoder": make_bert_encoder,
     "cond_v1": make_cond_v1,
     "lstm": make_lstm,
+    "assert_v1": lambda out: make_assert(out, "assert_v1", control_flow_v1=True),
+    "assert_v2": lambda out: make_assert(out, "assert_v2", control_flow_v1=False),
     "tf2_text_graph": make_tf2_text_graph,
 }
 
