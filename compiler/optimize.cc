@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "graph/convert.h"
+#include "graph/ops/control_flow_ops.h"
 
 namespace weir {
 
@@ -41,7 +42,7 @@ absl::StatusOr<GraphDef> OptimizeGraphDef(const GraphDef& input, const OptimizeO
   // top-down.
   const Graph& g = **graph;
   std::vector<int> pending(g.num_node_ids(), 0);
-  auto back_edge = [](const Edge* e) { return e->src->op() == "NextIteration"; };
+  auto back_edge = [](const Edge* e) { return IsNextIterationOp(e->src->op()); };
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (const Node* node : g.nodes()) {
     for (const Edge* e : node->in_edges()) pending[node->id()] += back_edge(e) ? 0 : 1;

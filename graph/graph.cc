@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/ops/control_flow_ops.h"
 #include "graph/types.h"
 
 namespace weir {
@@ -173,7 +174,7 @@ std::vector<Node*> Graph::nodes() const {
 absl::StatusOr<std::vector<Node*>> Graph::TopologicalOrder() const {
   // Kahn's algorithm over node ids; ties resolve in id order so the result is deterministic.
   std::vector<int> pending(nodes_.size(), 0);
-  auto is_back_edge = [](const Edge* e) { return e->src->op() == "NextIteration"; };
+  auto is_back_edge = [](const Edge* e) { return IsNextIterationOp(e->src->op()); };
   for (const auto& n : nodes_) {
     if (n == nullptr) continue;
     for (const Edge* e : n->in_edges_) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "graph/ops/control_flow_ops.h"
 #include "graph/types.h"
 
 namespace weir {
@@ -85,7 +86,7 @@ absl::Status ShapeRefiner::InferNode(Node* node) {
   const int n_in = node->num_inputs();
   std::vector<PartialShape> shapes(n_in);
   std::vector<const TensorProto*> values(n_in, nullptr);
-  const bool is_merge = node->op() == "Merge";
+  const bool is_merge = IsMergeOp(node->op());
   int first_forward = -1;  // a Merge's first input that is not a pending back edge
   std::vector<bool> pending_back_edge(n_in, false);
   for (int i = 0; i < n_in; ++i) {
@@ -98,7 +99,7 @@ absl::Status ShapeRefiner::InferNode(Node* node) {
     values[i] = KnownValue(e->src, e->src_output);
     if (is_merge) {
       pending_back_edge[i] =
-          e->src->op() == "NextIteration" && !inferred_.contains(e->src->id());
+          IsNextIterationOp(e->src->op()) && !inferred_.contains(e->src->id());
       if (!pending_back_edge[i] && first_forward < 0) first_forward = i;
     }
   }
@@ -166,7 +167,7 @@ absl::Status InferShapesInOrder(const std::vector<Node*>& order) {
   bool has_loops = false;
   for (Node* node : order) {
     if (auto s = refiner.InferNode(node); !s.ok()) return s;
-    has_loops |= node->op() == "NextIteration";
+    has_loops |= IsNextIterationOp(node->op());
   }
   if (!has_loops) return absl::OkStatus();
   // Each pass can only make a loop's shapes less specific (a dim or a rank becomes unknown),

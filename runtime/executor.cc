@@ -7,6 +7,7 @@
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "graph/ops/control_flow_ops.h"
 #include "absl/synchronization/notification.h"
 
 namespace weir {
@@ -31,8 +32,8 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(std::unique_ptr<Graph
     item.async = item.kernel->AsAsync() != nullptr;
     // An asynchronous kernel only starts its work: cheap to start inline.
     item.expensive = !item.async && item.kernel->IsExpensive();
-    item.is_merge = node->op() == "Merge";
-    item.unset_outputs_are_dead = node->op() == "Switch";
+    item.is_merge = IsMergeOp(node->op());
+    item.unset_outputs_are_dead = IsSwitchOp(node->op());
     item.input_start = slots;
     item.output_start = exec->total_outputs_;
     item.num_inputs = node->num_inputs();

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/types/span.h"
+#include "graph/ops/control_flow_ops.h"
 #include "runtime/executor.h"
 
 namespace weir {
@@ -22,7 +23,7 @@ namespace weir {
 absl::Status Executor::BuildFrames() {
   for (const NodeItem& item : items_) {
     const std::string& op = item.node->op();
-    has_loops_ |= op == "Enter" || op == "Exit" || op == "NextIteration" || op == "LoopCond";
+    has_loops_ |= IsEnterOp(op) || IsExitOp(op) || IsNextIterationOp(op) || IsLoopCondOp(op);
   }
   if (!has_loops_) return absl::OkStatus();
 
@@ -35,9 +36,9 @@ absl::Status Executor::BuildFrames() {
     if (id >= static_cast<int>(item_of.size())) item_of.resize(id + 1, -1);
     item_of[id] = static_cast<int>(k);
   }
-  auto is_back_edge = [](const Edge* e) { return e->src->op() == "NextIteration"; };
+  auto is_back_edge = [](const Edge* e) { return IsNextIterationOp(e->src->op()); };
   for (const NodeItem& item : items_) {
-    if (item.node->op() != "NextIteration") continue;
+    if (!IsNextIterationOp(item.node->op())) continue;
     for (const OutEdge& e : item.out_edges) {
       const NodeItem& dst = items_[e.dst];
       if (e.dst_slot >= 0 && !dst.is_merge) {
@@ -64,9 +65,9 @@ absl::Status Executor::BuildFrames() {
     const int k = queue[head];
     NodeItem& item = items_[k];
     const std::string& op = item.node->op();
-    item.is_enter = op == "Enter";
-    item.is_exit = op == "Exit";
-    item.is_next_iteration = op == "NextIteration";
+    item.is_enter = IsEnterOp(op);
+    item.is_exit = IsExitOp(op);
+    item.is_next_iteration = IsNextIterationOp(op);
     int frame = 0;
     const Node* frame_source = nullptr;
     for (const Edge* e : item.node->in_edges()) {
@@ -82,7 +83,7 @@ absl::Status Executor::BuildFrames() {
       frame_source = e->src;
     }
     frame_of[k] = frame;
-    if (frame == 0 && (item.is_exit || item.is_next_iteration || op == "LoopCond")) {
+    if (frame == 0 && (item.is_exit || item.is_next_iteration || IsLoopCondOp(op))) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node ", item.node->DebugName(), " is not inside a while loop: no Enter leads to it"));
     }
@@ -153,15 +154,15 @@ absl::Status Executor::BuildFrames() {
     int first = static_cast<int>(in.size());
     int next = first;
     bool has_back_edge = false;
-    for (const Edge* e : in) has_back_edge |= e->src->op() == "NextIteration";
+    for (const Edge* e : in) has_back_edge |= IsNextIterationOp(e->src->op());
     if (item.is_merge && has_back_edge) {
       // Entry inputs arrive in iteration 0, back edges in every later one; control inputs
       // from inside the frame arrive in every iteration.
       first = next = 0;
       for (const Edge* e : in) {
-        const bool back = e->src->op() == "NextIteration";
+        const bool back = IsNextIterationOp(e->src->op());
         first += back ? 0 : 1;
-        next += back || (e->IsControl() && e->src->op() != "Enter") ? 1 : 0;
+        next += back || (e->IsControl() && !IsEnterOp(e->src->op())) ? 1 : 0;
       }
     }
     frame.pending_first.push_back(first);

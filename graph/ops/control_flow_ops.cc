@@ -1,7 +1,8 @@
 // control_flow_ops.cc - TensorFlow 1.x control flow. Conditionals: Switch routes a tensor to
 // one of two outputs, Merge forwards whichever input is live. Loops: Enter moves a tensor into
 // a child frame, NextIteration into the next iteration, Exit back to the parent frame, and
-// LoopCond marks the loop predicate; the executor gives them their meaning (executor.h).
+// LoopCond marks the loop predicate; the executor gives them their meaning (executor.h). Old
+// graphs' RefSwitch, RefMerge, RefEnter, RefExit and RefNextIteration mean the same.
 //
 // Shapes: a loop's Merge reads the back edge from NextIteration, which shape inference reaches
 // after the Merge. ShapeRefiner first infers the Merge from its forward inputs and then
@@ -86,6 +87,39 @@ void RegisterControlFlowOps(OpRegistry& registry) {
                         .Output("output: T")
                         .Attr("T: type")
                         .SetShapeFn(UnchangedShape));
+  // The Ref* forms of old TensorFlow 1.x graphs (inputs and outputs Ref(T) there). Weir has no
+  // reference variables, so they are the plain ops under another name: T is taken as given
+  // (float or float_ref; edges compare base types), and the executor treats them like the plain
+  // ops (graph/ops/control_flow_ops.h).
+  registry.Register(OpSpec("RefSwitch")
+                        .Input("data: T")
+                        .Input("pred: bool")
+                        .Output("output_false: T")
+                        .Output("output_true: T")
+                        .Attr("T: type")
+                        .SetShapeFn(SwitchShape));
+  registry.Register(OpSpec("RefMerge")
+                        .Input("inputs: N * T")
+                        .Output("output: T")
+                        .Output("value_index: int32")
+                        .Attr("T: type")
+                        .Attr("N: int >= 1")
+                        .SetShapeFn(MergeShape));
+  registry.Register(OpSpec("RefEnter")
+                        .Input("data: T")
+                        .Output("output: T")
+                        .Attr("T: type")
+                        .Attr("frame_name: string")
+                        .Attr("is_constant: bool = false")
+                        .Attr("parallel_iterations: int = 10")
+                        .SetShapeFn(UnchangedShape));
+  for (const char* op : {"RefExit", "RefNextIteration"}) {
+    registry.Register(OpSpec(op)
+                          .Input("data: T")
+                          .Output("output: T")
+                          .Attr("T: type")
+                          .SetShapeFn(UnchangedShape));
+  }
   registry.Register(OpSpec("LoopCond")
                         .Input("input: bool")
                         .Output("output: bool")

@@ -72,6 +72,13 @@ void RegisterCoreOps(OpRegistry& registry) {
                         .Output("output: T")
                         .Attr("T: type")
                         .SetShapeFn(UnchangedShape));
+  // Old TensorFlow 1.x graphs read ref variables through RefIdentity (Ref(T) in and out there);
+  // without reference variables in Weir it is Identity.
+  registry.Register(OpSpec("RefIdentity")
+                        .Input("input: T")
+                        .Output("output: T")
+                        .Attr("T: type")
+                        .SetShapeFn(UnchangedShape));
   registry.Register(OpSpec("NoOp").SetShapeFn(UnknownShape));
   // The session rewrites feeds into _Arg and fetches into _Retval (as TensorFlow does), so the
   // executor reads and writes the step's call frame through ordinary kernels.

@@ -1,4 +1,5 @@
-// control_flow_kernels.cc - Switch, Merge, Enter, Exit, NextIteration and LoopCond on the CPU.
+// control_flow_kernels.cc - Switch, Merge, Enter, Exit, NextIteration and LoopCond on the CPU
+// (and their Ref* forms from old graphs).
 // The executor gives them their meaning: an output Switch leaves unset is dead, Merge receives
 // only its first live input, and the loop ops forward their input into another frame or
 // iteration, which the executor picks from the op (executor.h).
@@ -55,10 +56,17 @@ class ForwardKernel : public OpKernel {
 }  // namespace
 
 void RegisterCpuControlFlowKernels(KernelRegistry& registry) {
-  // Tensors pass through unchanged, so every dtype does, strings included.
-  registry.Register({"Switch", kDeviceCpu, "", {}, MakeFactory<SwitchKernel>(), true});
-  registry.Register({"Merge", kDeviceCpu, "", {}, MakeFactory<MergeKernel>(), true});
-  for (const char* op : {"Enter", "Exit", "NextIteration", "LoopCond"}) {
+  // Tensors pass through unchanged, so every dtype does, strings included. The Ref* ops of old
+  // TensorFlow 1.x graphs behave exactly like their plain forms (Weir has no reference
+  // variables; a ref-typed value is just the value).
+  for (const char* op : {"Switch", "RefSwitch"}) {
+    registry.Register({op, kDeviceCpu, "", {}, MakeFactory<SwitchKernel>(), true});
+  }
+  for (const char* op : {"Merge", "RefMerge"}) {
+    registry.Register({op, kDeviceCpu, "", {}, MakeFactory<MergeKernel>(), true});
+  }
+  for (const char* op : {"Enter", "RefEnter", "Exit", "RefExit", "NextIteration",
+                         "RefNextIteration", "LoopCond"}) {
     registry.Register({op, kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
   }
 }

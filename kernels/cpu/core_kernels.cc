@@ -1,5 +1,6 @@
-// core_kernels.cc - Graph plumbing on the CPU: Const, Identity, NoOp, PlaceholderWithDefault,
-// and the session's _Arg/_Retval, which move tensors through the step's call frame.
+// core_kernels.cc - Graph plumbing on the CPU: Const, Identity (and old graphs' RefIdentity),
+// NoOp, PlaceholderWithDefault, and the session's _Arg/_Retval, which move tensors through the
+// step's call frame.
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/registry.h"
 
@@ -107,6 +108,7 @@ void RegisterCpuCoreKernels(KernelRegistry& registry) {
   // These only move tensors (or decode a Const's proto), so string tensors pass too.
   registry.Register({"Const", kDeviceCpu, "", {}, ConstKernel::Create, true});
   registry.Register({"Identity", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
+  registry.Register({"RefIdentity", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
   registry.Register(
       {"PlaceholderWithDefault", kDeviceCpu, "", {}, MakeFactory<ForwardKernel>(), true});
   registry.Register({"NoOp", kDeviceCpu, "", {}, MakeFactory<NoOpKernel>()});
