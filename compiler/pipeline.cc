@@ -12,6 +12,7 @@
 #include "compiler/passes/dead_node_elimination.h"
 #include "compiler/passes/fusion.h"
 #include "compiler/passes/prune.h"
+#include "graph/shape_inference.h"
 #include "graph/types.h"
 
 namespace weir {
@@ -145,6 +146,16 @@ absl::Status RunPasses(const std::vector<std::unique_ptr<Pass>>& passes, Graph& 
       if (auto s = VerifyGraph(graph); !s.ok()) {
         return absl::InternalError(
             absl::StrCat("graph invalid after pass ", pass->name(), ": ", s.message()));
+      }
+    }
+    // A rewrite can make shapes downstream of it known (a folded shape tensor feeding a
+    // Reshape) or different (a fused node): infer them again so later passes, the memory plan
+    // and kernel construction see them.
+    if (*changed) {
+      if (auto s = InferShapes(graph); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("pass ", pass->name(),
+                                                   ": shape inference after the pass: ",
+                                                   s.message()));
       }
     }
     if (options.after_pass) options.after_pass(pass->name(), *changed, ms, graph);

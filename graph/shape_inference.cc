@@ -1,6 +1,7 @@
 // shape_inference.cc - Driving shape functions over a graph.
 #include "graph/shape_inference.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -59,9 +60,9 @@ std::optional<std::vector<int64_t>> TensorProtoAsInts(const TensorProto& proto) 
       }
       return out;
     }
-    if (n > 0 && proto.int_val_size() == 0) return std::nullopt;
+    // No values at all means zeros (TensorFlow compresses an all-zero tensor that way).
     if (proto.int_val_size() > n) return std::nullopt;
-    for (int64_t k = 0; k < n; ++k) {
+    for (int64_t k = 0; k < n && proto.int_val_size() > 0; ++k) {
       out[k] = proto.int_val(std::min<int64_t>(k, proto.int_val_size() - 1));
     }
     return out;
@@ -72,9 +73,8 @@ std::optional<std::vector<int64_t>> TensorProtoAsInts(const TensorProto& proto) 
       std::memcpy(out.data(), proto.tensor_content().data(), 8 * n);
       return out;
     }
-    if (n > 0 && proto.int64_val_size() == 0) return std::nullopt;
     if (proto.int64_val_size() > n) return std::nullopt;
-    for (int64_t k = 0; k < n; ++k) {
+    for (int64_t k = 0; k < n && proto.int64_val_size() > 0; ++k) {
       out[k] = proto.int64_val(std::min<int64_t>(k, proto.int64_val_size() - 1));
     }
     return out;
@@ -124,6 +124,18 @@ absl::Status ShapeRefiner::InferNode(Node* node) {
     }
   }
   if (!handle_shapes.empty()) ctx.set_input_handle_shapes(std::move(handle_shapes));
+  // Partly known 1-D integer inputs (shape tensors) for Reshape and friends.
+  std::vector<std::optional<std::vector<int64_t>>> partial(n_in);
+  bool any_partial = false;
+  for (int i = 0; i < n_in; ++i) {
+    const Edge* e = node->input_edge(i);
+    const PartialValue* p = KnownPartialValue(e->src, e->src_output);
+    if (p != nullptr && !p->scalar) {
+      partial[i] = p->elements;
+      any_partial = true;
+    }
+  }
+  if (any_partial) ctx.set_input_partial_values(std::move(partial));
   const ShapeFn& fn = node->spec().shape_fn();
   if (fn) {
     absl::Status s = fn(&ctx);
@@ -137,6 +149,8 @@ absl::Status ShapeRefiner::InferNode(Node* node) {
   // Remember statically known values for consumers' shape functions (forgetting what an
   // earlier pass over a loop knew).
   values_.erase({node->id(), 0});
+  partial_values_.erase({node->id(), 0});
+  RecordPartialValue(node, ctx);
   if (node->op() == "Const") {
     const TensorProto* value = nullptr;
     if (node->GetAttr("value", &value).ok()) values_[{node->id(), 0}] = value;
@@ -155,6 +169,130 @@ absl::Status ShapeRefiner::InferNode(Node* node) {
     owned_.push_back(std::move(proto));
   }
   return absl::OkStatus();
+}
+
+const ShapeRefiner::PartialValue* ShapeRefiner::KnownPartialValue(const Node* node,
+                                                                   int index) const {
+  auto it = partial_values_.find({node->id(), index});
+  return it == partial_values_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+bool IsIntType(DataType t) { return t == DT_INT32 || t == DT_INT64; }
+
+// A 1-D StridedSlice of `elements` with constant begin/end/strides (strides > 0, no ellipsis or
+// new axis): the elements it selects, or one element when shrink_axis_mask bit 0 is set.
+std::optional<std::vector<int64_t>> SliceElements(const std::vector<int64_t>& elements,
+                                                  const ShapeContext& ctx, bool* scalar) {
+  std::optional<std::vector<int64_t>> begin = ctx.InputAsInts(1), end = ctx.InputAsInts(2),
+                                      strides = ctx.InputAsInts(3);
+  if (!begin || !end || !strides || begin->size() != 1 || end->size() != 1 ||
+      strides->size() != 1 || (*strides)[0] <= 0) {
+    return std::nullopt;
+  }
+  int64_t begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0, shrink = 0;
+  ctx.GetAttr("begin_mask", &begin_mask).IgnoreError();
+  ctx.GetAttr("end_mask", &end_mask).IgnoreError();
+  ctx.GetAttr("ellipsis_mask", &ellipsis_mask).IgnoreError();
+  ctx.GetAttr("new_axis_mask", &new_axis_mask).IgnoreError();
+  ctx.GetAttr("shrink_axis_mask", &shrink).IgnoreError();
+  if (ellipsis_mask != 0 || new_axis_mask != 0) return std::nullopt;
+  const int64_t n = static_cast<int64_t>(elements.size());
+  auto clamp = [n](int64_t v) {
+    if (v < 0) v += n;
+    return std::min(std::max<int64_t>(v, 0), n);
+  };
+  *scalar = (shrink & 1) != 0;
+  if (*scalar) {
+    int64_t i = (*begin)[0] < 0 ? (*begin)[0] + n : (*begin)[0];
+    if (i < 0 || i >= n) return std::nullopt;
+    return std::vector<int64_t>{elements[i]};
+  }
+  const int64_t b = (begin_mask & 1) ? 0 : clamp((*begin)[0]);
+  const int64_t e = (end_mask & 1) ? n : clamp((*end)[0]);
+  std::vector<int64_t> out;
+  for (int64_t i = b; i < e; i += (*strides)[0]) out.push_back(elements[i]);
+  return out;
+}
+
+}  // namespace
+
+void ShapeRefiner::RecordPartialValue(const Node* node, const ShapeContext& ctx) {
+  if (node->num_outputs() < 1 || !IsIntType(node->output_type(0))) return;
+  const std::string& op = node->op();
+  const int n_in = ctx.num_inputs();
+  // The known or partial value of input i, as elements; nullopt when neither.
+  auto input_elements = [&](int i, bool* scalar) -> std::optional<std::vector<int64_t>> {
+    const Edge* e = node->input_edge(i);
+    if (std::optional<std::vector<int64_t>> known = ctx.InputAsInts(i)) {
+      for (int64_t v : *known) {
+        if (v < 0) return std::nullopt;  // a -1 wildcard would read as "unknown"
+      }
+      *scalar = ctx.input(i).known_rank() && ctx.input(i).rank() == 0;
+      return known;
+    }
+    const PartialValue* p = KnownPartialValue(e->src, e->src_output);
+    if (p == nullptr) return std::nullopt;
+    *scalar = p->scalar;
+    return p->elements;
+  };
+  PartialValue value;
+  if (op == "Shape" && n_in == 1) {
+    const PartialShape& in = ctx.input(0);
+    if (!in.known_rank() || in.IsFullyDefined()) return;
+    value.elements = in.dims();
+  } else if (op == "Pack" && n_in >= 1) {
+    int64_t axis = 0;
+    ctx.GetAttr("axis", &axis).IgnoreError();
+    if (axis != 0 && axis != -1) return;
+    bool any_known = false;
+    for (int i = 0; i < n_in; ++i) {
+      bool scalar = false;
+      std::optional<std::vector<int64_t>> el = input_elements(i, &scalar);
+      if (el && scalar && el->size() == 1) {
+        value.elements.push_back((*el)[0]);
+        any_known |= (*el)[0] >= 0;
+      } else if (ctx.input(i).known_rank() && ctx.input(i).rank() == 0) {
+        if (ctx.InputAsInts(i)) return;  // a negative constant
+        value.elements.push_back(PartialShape::kUnknownDim);
+      } else {
+        return;
+      }
+    }
+    if (!any_known) return;
+  } else if (op == "ConcatV2" && n_in >= 2) {
+    std::optional<std::vector<int64_t>> axis = ctx.InputAsInts(n_in - 1);
+    if (!axis || axis->size() != 1 || ((*axis)[0] != 0 && (*axis)[0] != -1)) return;
+    for (int i = 0; i + 1 < n_in; ++i) {
+      bool scalar = false;
+      std::optional<std::vector<int64_t>> el = input_elements(i, &scalar);
+      if (el && !scalar) {
+        value.elements.insert(value.elements.end(), el->begin(), el->end());
+      } else if (ctx.input(i).known_rank() && ctx.input(i).rank() == 1 &&
+                 ctx.input(i).dim(0) >= 0 && !ctx.InputAsInts(i)) {
+        value.elements.insert(value.elements.end(), ctx.input(i).dim(0),
+                              PartialShape::kUnknownDim);
+      } else {
+        return;
+      }
+    }
+  } else if (op == "StridedSlice" && n_in == 4) {
+    bool scalar = false;
+    std::optional<std::vector<int64_t>> el = input_elements(0, &scalar);
+    if (!el || scalar) return;
+    std::optional<std::vector<int64_t>> sliced = SliceElements(*el, ctx, &value.scalar);
+    if (!sliced) return;
+    value.elements = std::move(*sliced);
+  } else if ((op == "Identity" || op == "Cast") && n_in == 1) {
+    const Edge* e = node->input_edge(0);
+    const PartialValue* p = KnownPartialValue(e->src, e->src_output);
+    if (p == nullptr) return;
+    value = *p;
+  } else {
+    return;
+  }
+  partial_values_[{node->id(), 0}] = std::move(value);
 }
 
 const TensorProto* ShapeRefiner::KnownValue(const Node* node, int index) const {

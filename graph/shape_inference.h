@@ -43,6 +43,19 @@ class ShapeContext {
   }
   // Input i's value as integers (int32 or int64 tensor); nullopt when not known statically.
   std::optional<std::vector<int64_t>> InputAsInts(int i) const;
+  // A 1-D integer input whose length is known and some elements are (TensorFlow's shape
+  // tensors: Pack of Shape slices and constants, Concat of them): its elements with
+  // PartialShape::kUnknownDim for the unknown ones; nullopt when nothing is known. Elements
+  // are never negative (a graph whose constant parts hold -1 gets no partial value).
+  std::optional<std::vector<int64_t>> InputAsPartialInts(int i) const {
+    if (i < static_cast<int>(input_partial_values_.size()) && input_partial_values_[i]) {
+      return input_partial_values_[i];
+    }
+    return std::nullopt;
+  }
+  void set_input_partial_values(std::vector<std::optional<std::vector<int64_t>>> values) {
+    input_partial_values_ = std::move(values);
+  }
 
   const AttrMap& attrs() const { return *attrs_; }
   template <typename T>
@@ -66,6 +79,7 @@ class ShapeContext {
   std::vector<DataType> input_types_;
   std::vector<const TensorProto*> input_values_;
   std::vector<PartialShape> input_handle_shapes_;
+  std::vector<std::optional<std::vector<int64_t>>> input_partial_values_;
   std::vector<DataType> output_types_;
   std::vector<PartialShape> output_shapes_;
 };
@@ -85,6 +99,13 @@ class ShapeRefiner {
   absl::Status InferNode(Node* node);
   // The statically known value of node:index, or nullptr.
   const TensorProto* KnownValue(const Node* node, int index) const;
+  // What is known of an integer scalar or vector node:index that is not fully known: its
+  // elements, PartialShape::kUnknownDim where unknown (see ShapeContext::InputAsPartialInts).
+  struct PartialValue {
+    std::vector<int64_t> elements;
+    bool scalar = false;
+  };
+  const PartialValue* KnownPartialValue(const Node* node, int index) const;
 
  private:
   // Nodes inferred so far: a Merge ignores a back edge (from NextIteration) whose source is
@@ -92,6 +113,9 @@ class ShapeRefiner {
   absl::flat_hash_set<int> inferred_;
   std::vector<std::unique_ptr<TensorProto>> owned_;
   absl::flat_hash_map<std::pair<int, int>, const TensorProto*> values_;
+  absl::flat_hash_map<std::pair<int, int>, PartialValue> partial_values_;
+  // Records node:0's partial value from its inputs' known and partial values.
+  void RecordPartialValue(const Node* node, const ShapeContext& ctx);
 };
 
 // Runs shape inference over `order` (a topological order that skips loop back edges). A graph

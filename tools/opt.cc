@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "compiler/memory_plan.h"
 #include "compiler/optimize.h"
 #include "compiler/pipeline.h"
 #include "compiler/placement.h"
@@ -26,6 +27,7 @@ namespace weir {
 const char kOptUsage[] =
     "  weir opt GRAPH -o OUT [--level N] [--passes a,b,c] [--keep NODE ...]\n"
     "               [--dump-after-each DIR] [--time-passes] [--list-passes]\n"
+    "               [--memory-plan[=full]] [--input-shape NAME=d0,d1,...]\n"
     "      Optimizes a GraphDef and writes it to OUT (.pbtxt as text, else binary). Nodes\n"
     "      nothing consumes (and --keep nodes) keep their names. --level 0-3 (default 2)\n"
     "      picks the pipeline; --passes runs exactly the named passes; --dump-after-each\n"
@@ -69,6 +71,8 @@ bool TakeValue(const std::vector<std::string>& args, size_t* i, const std::strin
 int OptCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string graph_path, out_path, dump_dir;
   bool time_passes = false;
+  std::string memory_plan;  // "", "summary" or "full"
+  std::vector<std::pair<std::string, std::vector<int64_t>>> input_shapes;
   OptimizeOptions options;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string value;
@@ -80,6 +84,23 @@ int OptCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       return 0;
     } else if (args[i] == "--time-passes") {
       time_passes = true;
+    } else if (args[i] == "--memory-plan") {
+      memory_plan = "summary";
+    } else if (args[i] == "--memory-plan=full") {
+      memory_plan = "full";
+    } else if (TakeValue(args, &i, "--input-shape", &value, &missing)) {
+      std::vector<std::string> parts = absl::StrSplit(value, absl::MaxSplits('=', 1));
+      std::vector<int64_t> dims;
+      bool ok = !missing && parts.size() == 2 && !parts[0].empty();
+      if (ok && !parts[1].empty()) {
+        for (absl::string_view d : absl::StrSplit(parts[1], ',')) {
+          int64_t v;
+          ok = ok && absl::SimpleAtoi(d, &v) && v >= 0;
+          dims.push_back(v);
+        }
+      }
+      if (!ok) return Usage(err, absl::StrCat("--input-shape '", value, "' should be NAME=d0,d1,..."));
+      input_shapes.emplace_back(parts[0], dims);
     } else if (TakeValue(args, &i, "-o", &value, &missing) ||
                TakeValue(args, &i, "--out", &value, &missing)) {
       if (missing) return Usage(err, "-o needs a value");
@@ -124,6 +145,21 @@ int OptCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   GraphDef input;
   if (auto s = ReadGraphDef(graph_path, &input); !s.ok()) return Fail(err, s);
 
+  for (const auto& [name, dims] : input_shapes) {
+    NodeDef* node = nullptr;
+    for (NodeDef& n : *input.mutable_node()) {
+      if (n.name() == name) node = &n;
+    }
+    if (node == nullptr ||
+        (node->op() != "Placeholder" && node->op() != "PlaceholderWithDefault")) {
+      return Fail(err, absl::NotFoundError(absl::StrCat(
+                           "--input-shape: no Placeholder named '", name, "' in the graph")));
+    }
+    TensorShapeProto shape;
+    for (int64_t d : dims) shape.add_dim()->set_size(d);
+    *(*node->mutable_attr())["shape"].mutable_shape() = shape;
+  }
+
   options.pipeline.verify = true;  // a tool run can afford the checks
   int index = 0;
   absl::Status dump_status;
@@ -167,6 +203,13 @@ int OptCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     std::snprintf(line, sizeof(line), "total %9.3f ms  nodes %d -> %d", total_ms,
                   input.node_size(), optimized->node_size());
     out << line << "\n";
+  }
+  if (!memory_plan.empty()) {
+    absl::StatusOr<std::unique_ptr<Graph>> graph = GraphFromGraphDef(*optimized);
+    if (!graph.ok()) return Fail(err, graph.status());
+    absl::StatusOr<MemoryPlan> plan = PlanMemory(**graph);
+    if (!plan.ok()) return Fail(err, plan.status());
+    out << (memory_plan == "full" ? plan->DebugString() : plan->Summary() + "\n");
   }
   return 0;
 }

@@ -55,6 +55,33 @@ absl::Status ReshapeShape(ShapeContext* ctx) {
   const PartialShape& in = ctx->input(0);
   std::optional<std::vector<int64_t>> target = ctx->InputAsInts(1);
   if (!target) {
+    // A shape tensor built from the input's own Shape and constants (Pack, ConcatV2,
+    // StridedSlice): the known sizes, and a single unknown one solved from the element count.
+    if (std::optional<std::vector<int64_t>> partial = ctx->InputAsPartialInts(1)) {
+      std::vector<int64_t> out = *partial;
+      int unknown = -1, num_unknown = 0;
+      int64_t known_product = 1;
+      for (size_t k = 0; k < out.size(); ++k) {
+        if (out[k] < 0) {
+          unknown = static_cast<int>(k);
+          ++num_unknown;
+        } else if (__builtin_mul_overflow(known_product, out[k], &known_product)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "input 1 (shape) is ", IntsToString(out), ", expected fewer than 2^63 elements"));
+        }
+      }
+      const int64_t n = in.num_elements();
+      if (n >= 0 && num_unknown == 0 && known_product != n) {
+        return absl::InvalidArgumentError(absl::StrCat("cannot reshape ", in.ToString(), " (", n,
+                                                       " elements) to ", IntsToString(out), " (",
+                                                       known_product, " elements)"));
+      }
+      if (n >= 0 && num_unknown == 1 && known_product > 0 && n % known_product == 0) {
+        out[unknown] = n / known_product;
+      }
+      ctx->set_output(0, PartialShape(std::move(out)));
+      return absl::OkStatus();
+    }
     // The target's length is the output's rank even when its values are unknown.
     const PartialShape& shape_shape = ctx->input(1);
     if (shape_shape.known_rank() && shape_shape.dim(0) >= 0) {

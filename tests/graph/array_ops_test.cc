@@ -42,8 +42,10 @@ TEST_CASE("Reshape uses a constant target and infers one -1", "[shape][array]") 
 
 TEST_CASE("Reshape takes its target from a Shape of a known shape", "[shape][array]") {
   CHECK(Out("Reshape", {Ph({4, 6}), ShapeOf({2, 3, 4})}, kFloat) == "[2,3,4]");
-  // A Shape of a partial shape has no static value; its length still gives the rank.
-  CHECK(Out("Reshape", {Ph({4, 6}), ShapeOf({-1, 3, 4})}, kFloat) == "[?,?,?]");
+  // A Shape of a partial shape has no static value, but its known sizes are known, and the
+  // one unknown size follows from the element count.
+  CHECK(Out("Reshape", {Ph({4, 6}), ShapeOf({-1, 3, 4})}, kFloat) == "[2,3,4]");
+  CHECK(Out("Reshape", {Ph({-1, 6}), ShapeOf({-1, 3, -1})}, kFloat) == "[?,3,?]");
 }
 
 TEST_CASE("Reshape with an unknown target keeps what its length says", "[shape][array]") {
