@@ -9,17 +9,27 @@
 
 namespace weir {
 
-int64_t TensorShape::num_elements() const {
-  int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
-  return n;
+void TensorShape::AddDim(int64_t size) {
+  if (rank_ < kInlineRank) {
+    inline_[rank_++] = size;
+    return;
+  }
+  // Spill to (or regrow) the heap array.
+  int64_t* dims = new int64_t[rank_ + 1];
+  std::copy(data(), data() + rank_, dims);
+  dims[rank_] = size;
+  if (!is_inline()) delete[] heap_;
+  heap_ = dims;
+  ++rank_;
 }
 
-std::string TensorShape::ToString() const { return absl::StrCat("[", absl::StrJoin(dims_, ","), "]"); }
+std::string TensorShape::ToString() const {
+  return absl::StrCat("[", absl::StrJoin(dims(), ","), "]");
+}
 
 void TensorShape::ToProto(TensorShapeProto* proto) const {
   proto->Clear();
-  for (int64_t d : dims_) proto->add_dim()->set_size(d);
+  for (int64_t d : dims()) proto->add_dim()->set_size(d);
 }
 
 absl::StatusOr<TensorShape> TensorShape::FromProto(const TensorShapeProto& proto) {
@@ -68,7 +78,13 @@ bool PartialShape::IsCompatibleWith(const PartialShape& other) const {
 }
 
 bool PartialShape::IsCompatibleWith(const TensorShape& shape) const {
-  return IsCompatibleWith(PartialShape(shape));
+  // Directly, without a PartialShape copy: Session::Run checks every feed with this.
+  if (!known_rank_) return true;
+  if (static_cast<int>(dims_.size()) != shape.rank()) return false;
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    if (dims_[i] >= 0 && dims_[i] != shape.dim(static_cast<int>(i))) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<PartialShape> PartialShape::Merge(const PartialShape& other) const {
@@ -152,9 +168,22 @@ absl::StatusOr<PartialShape> BroadcastShapes(const PartialShape& a, const Partia
 }
 
 absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorShape& b) {
-  absl::StatusOr<PartialShape> shape = BroadcastShapes(PartialShape(a), PartialShape(b));
-  if (!shape.ok()) return shape.status();
-  return shape->AsTensorShape();
+  // Kernels call this per step: build the (inline) result directly, no heap on success.
+  const int rank = std::max(a.rank(), b.rank());
+  TensorShape out;
+  for (int i = 0; i < rank; ++i) {
+    const int ia = a.rank() - rank + i;
+    const int ib = b.rank() - rank + i;
+    const int64_t da = ia >= 0 ? a.dim(ia) : 1;
+    const int64_t db = ib >= 0 ? b.dim(ib) : 1;
+    if (da != db && da != 1 && db != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("shapes ", a.ToString(), " and ",
+                                                     b.ToString(), " cannot be broadcast (dimension ",
+                                                     i, ": ", da, " vs ", db, ")"));
+    }
+    out.AddDim(da == 1 ? db : da);
+  }
+  return out;
 }
 
 }  // namespace weir

@@ -3,6 +3,7 @@
 #ifndef WEIR_GRAPH_SHAPE_H_
 #define WEIR_GRAPH_SHAPE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -10,24 +11,75 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "proto/tensor_shape.pb.h"
 
 namespace weir {
 
+// A read-only view of a TensorShape's dimensions (valid while the shape lives). Converts to
+// std::vector<int64_t> for callers that keep or edit a copy.
+class DimsView : public absl::Span<const int64_t> {
+ public:
+  using absl::Span<const int64_t>::Span;
+  DimsView(absl::Span<const int64_t> span) : absl::Span<const int64_t>(span) {}  // NOLINT
+  operator std::vector<int64_t>() const { return std::vector<int64_t>(begin(), end()); }  // NOLINT
+};
+
 // A fully defined shape. Dimensions are non-negative.
+//
+// Up to kInlineRank dimensions live inside the object, so making, copying and destroying the
+// shapes of ordinary tensors never touches the heap (a steady-state Run allocates nothing, and
+// every allocate_output takes a shape); higher ranks spill to a heap array.
 class TensorShape {
  public:
-  TensorShape() = default;  // a scalar
-  TensorShape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  explicit TensorShape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+  static constexpr int kInlineRank = 6;
 
-  int rank() const { return static_cast<int>(dims_.size()); }
-  int64_t dim(int i) const { return dims_[i]; }
-  const std::vector<int64_t>& dims() const { return dims_; }
-  int64_t num_elements() const;
+  TensorShape() : rank_(0) {}  // a scalar
+  TensorShape(std::initializer_list<int64_t> dims) { Init(dims.begin(), dims.size()); }
+  explicit TensorShape(const std::vector<int64_t>& dims) { Init(dims.data(), dims.size()); }
+  explicit TensorShape(absl::Span<const int64_t> dims) { Init(dims.data(), dims.size()); }
+  TensorShape(const TensorShape& other) { Init(other.data(), other.rank_); }
+  TensorShape(TensorShape&& other) noexcept : rank_(other.rank_) {
+    if (other.is_inline()) {
+      std::copy(other.inline_, other.inline_ + rank_, inline_);
+    } else {
+      heap_ = other.heap_;
+      other.rank_ = 0;
+    }
+  }
+  TensorShape& operator=(const TensorShape& other) {
+    if (this != &other) {
+      Free();
+      Init(other.data(), other.rank_);
+    }
+    return *this;
+  }
+  TensorShape& operator=(TensorShape&& other) noexcept {
+    if (this != &other) {
+      Free();
+      rank_ = other.rank_;
+      if (other.is_inline()) {
+        std::copy(other.inline_, other.inline_ + rank_, inline_);
+      } else {
+        heap_ = other.heap_;
+        other.rank_ = 0;
+      }
+    }
+    return *this;
+  }
+  ~TensorShape() { Free(); }
 
-  void AddDim(int64_t size) { dims_.push_back(size); }
-  void set_dim(int i, int64_t size) { dims_[i] = size; }
+  int rank() const { return rank_; }
+  int64_t dim(int i) const { return data()[i]; }
+  DimsView dims() const { return DimsView(data(), static_cast<size_t>(rank_)); }
+  int64_t num_elements() const {
+    int64_t n = 1;
+    for (int i = 0; i < rank_; ++i) n *= data()[i];
+    return n;
+  }
+
+  void AddDim(int64_t size);
+  void set_dim(int i, int64_t size) { mutable_data()[i] = size; }
 
   // "[2,3]"; a scalar is "[]".
   std::string ToString() const;
@@ -35,11 +87,30 @@ class TensorShape {
   // Fails when the proto has unknown rank, unknown or negative dimensions.
   static absl::StatusOr<TensorShape> FromProto(const TensorShapeProto& proto);
 
-  bool operator==(const TensorShape& other) const { return dims_ == other.dims_; }
-  bool operator!=(const TensorShape& other) const { return dims_ != other.dims_; }
+  bool operator==(const TensorShape& other) const {
+    return rank_ == other.rank_ && std::equal(data(), data() + rank_, other.data());
+  }
+  bool operator!=(const TensorShape& other) const { return !(*this == other); }
 
  private:
-  std::vector<int64_t> dims_;
+  bool is_inline() const { return rank_ <= kInlineRank; }
+  const int64_t* data() const { return is_inline() ? inline_ : heap_; }
+  int64_t* mutable_data() { return is_inline() ? inline_ : heap_; }
+  void Init(const int64_t* dims, size_t rank) {
+    rank_ = static_cast<int>(rank);
+    if (!is_inline()) heap_ = new int64_t[rank];
+    std::copy(dims, dims + rank, mutable_data());
+  }
+  void Free() {
+    if (!is_inline()) delete[] heap_;
+    rank_ = 0;
+  }
+
+  int rank_;
+  union {
+    int64_t inline_[kInlineRank];
+    int64_t* heap_;  // rank_ > kInlineRank
+  };
 };
 
 // A shape known in part: the rank may be unknown, and any dimension may be unknown (-1).
@@ -50,7 +121,8 @@ class PartialShape {
   PartialShape() : known_rank_(false) {}  // unknown rank
   PartialShape(std::initializer_list<int64_t> dims) : known_rank_(true), dims_(dims) {}
   explicit PartialShape(std::vector<int64_t> dims) : known_rank_(true), dims_(std::move(dims)) {}
-  PartialShape(const TensorShape& shape) : known_rank_(true), dims_(shape.dims()) {}  // NOLINT
+  PartialShape(const TensorShape& shape)  // NOLINT
+      : known_rank_(true), dims_(shape.dims().begin(), shape.dims().end()) {}
 
   static PartialShape Unknown() { return PartialShape(); }
   static PartialShape Scalar() { return PartialShape(std::vector<int64_t>{}); }

@@ -2,13 +2,14 @@
 #include "runtime/executor.h"
 
 #include <memory>
+#include <optional>
+#include <utility>
 
-#include "absl/container/inlined_vector.h"
+#include "absl/base/optimization.h"
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/ops/control_flow_ops.h"
-#include "absl/synchronization/notification.h"
 
 namespace weir {
 
@@ -60,15 +61,36 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(std::unique_ptr<Graph
       it->last_use = true;
     }
     if (item.initial_pending == 0) exec->roots_.push_back(static_cast<int>(k));
+    if (item.is_merge) {
+      exec->merge_items_.push_back(static_cast<int>(k));
+      item.merge_scratch_start = exec->merge_scratch_slots_;
+      exec->merge_scratch_slots_ += item.num_inputs;
+    }
+    if (item.async) item.async_index = exec->num_async_++;
+    exec->has_switch_ |= item.unset_outputs_are_dead;
   }
   if (auto s = exec->BuildFrames(); !s.ok()) return s;
   exec->graph_ = std::move(graph);
+  // The first step state, so the first Run allocates nothing either.
+  if (!exec->has_loops_) exec->ReleaseState(exec->AcquireState());
   return exec;
 }
 
-// Everything one step owns.
-// Nodes made ready by one completion; inline storage keeps the common case off the heap.
-using ReadyList = absl::InlinedVector<int, 4>;
+namespace {
+
+// The nodes one thread has readied and not yet run or handed to the pool. Each Dispatch owns
+// the part above the size it found (a kernel completing inline may nest one), and leaves the
+// stack as it found it; the capacity stays, so steady-state steps do not allocate here.
+using ReadyStack = std::vector<int>;
+
+ReadyStack& ThreadReadyStack() {
+  thread_local ReadyStack stack = [] {
+    ReadyStack s;
+    s.reserve(256);
+    return s;
+  }();
+  return stack;
+}
 
 // When a kernel started and ended, for step stats.
 struct OpTimes {
@@ -76,88 +98,185 @@ struct OpTimes {
   int64_t end_ns = 0;
 };
 
-class Executor::StepState : public std::enable_shared_from_this<Executor::StepState> {
+}  // namespace
+
+// Everything one step owns. Built once and reused by later steps (Executor::AcquireState);
+// every array is sized at construction.
+class Executor::StepState {
  public:
-  StepState(const Executor& exec, const StepArgs& args)
+  explicit StepState(const Executor& exec)
       : exec_(exec),
-        args_(args),
-        measure_(args.stats == nullptr && ShouldMeasure(exec.steps_.fetch_add(1, std::memory_order_relaxed))),
         pending_(new std::atomic<int>[exec.items_.size()]),
         input_dead_(new std::atomic<bool>[exec.items_.size()]),
         merge_input_(new std::atomic<int>[exec.items_.size()]),
         slots_(exec.total_input_slots_),
-        outputs_(exec.total_outputs_) {
+        outputs_(exec.total_outputs_),
+        merge_inputs_(exec.merge_scratch_slots_),
+        async_(exec.num_async_) {
     for (size_t k = 0; k < exec.items_.size(); ++k) {
-      pending_[k].store(exec.items_[k].initial_pending, std::memory_order_relaxed);
       input_dead_[k].store(false, std::memory_order_relaxed);
       merge_input_[k].store(-1, std::memory_order_relaxed);
     }
   }
 
-  absl::Status Run() {
-    if (exec_.items_.empty()) return absl::OkStatus();
-    outstanding_.store(static_cast<int>(exec_.roots_.size()));
-    Dispatch(absl::MakeConstSpan(exec_.roots_));
-    // Help with queued nodes instead of sleeping while they wait for a worker.
-    while (!done_.HasBeenNotified()) {
-      if (args_.pool != nullptr && args_.pool->TryRunOne()) continue;
-      done_.WaitForNotificationWithTimeout(absl::Microseconds(200));
-    }
+  absl::Status Run(const StepArgs& args) {
+    if (exec_.roots_.empty()) return absl::OkStatus();
+    Reset(args);
+    ReadyStack& stack = ThreadReadyStack();
+    const size_t base = stack.size();
+    stack.insert(stack.end(), exec_.roots_.begin(), exec_.roots_.end());
+    Dispatch(stack, base);
+    if (!serial_) WaitForFinish();
+    Sweep();
     absl::MutexLock lock(&mu_);
-    return status_;
+    absl::Status status = std::move(status_);
+    status_ = absl::OkStatus();
+    return status;
   }
 
  private:
+  // One asynchronous kernel's context and start times, alive from ComputeAsync to its callback.
+  struct AsyncCall {
+    std::optional<KernelContext> ctx;
+    int64_t start_ns = 0;
+    int64_t op_start_ns = 0;
+  };
+
+  void Reset(const StepArgs& args) {
+    args_ = &args;
+    pool_ = args.pool;
+    serial_ = args.pool == nullptr && exec_.num_async_ == 0;
+    measure_ = args.stats == nullptr &&
+               ShouldMeasure(exec_.steps_.fetch_add(1, std::memory_order_relaxed));
+    for (size_t k = 0; k < exec_.items_.size(); ++k) {
+      pending_[k].store(exec_.items_[k].initial_pending, std::memory_order_relaxed);
+    }
+    // Dead flags and Merge arrivals are only ever set in graphs with Switch/Merge.
+    if (exec_.has_switch_ || !exec_.merge_items_.empty()) {
+      for (size_t k = 0; k < exec_.items_.size(); ++k) {
+        input_dead_[k].store(false, std::memory_order_relaxed);
+        merge_input_[k].store(-1, std::memory_order_relaxed);
+      }
+    }
+    failed_.store(false, std::memory_order_relaxed);
+    finished_.store(false, std::memory_order_relaxed);
+    {
+      absl::MutexLock lock(&done_mu_);
+      done_ = false;
+    }
+    outstanding_.store(static_cast<int>(exec_.roots_.size()), std::memory_order_relaxed);
+  }
+
+  // Drops every tensor the step still holds, so buffers go back to the allocator when the
+  // step ends and the next step starts clean. A successful step has consumed every slot except
+  // those that reached a Merge after it fired; a failed one may have left any.
+  void Sweep() {
+    if (failed_.load(std::memory_order_relaxed)) {
+      for (Tensor& t : slots_) t = Tensor();
+      for (Tensor& t : outputs_) t = Tensor();
+      for (Tensor& t : merge_inputs_) t = Tensor();
+      return;
+    }
+    for (int k : exec_.merge_items_) {
+      const NodeItem& item = exec_.items_[k];
+      for (int i = 0; i < item.num_inputs; ++i) slots_[item.input_start + i] = Tensor();
+    }
+  }
+
   static bool ShouldMeasure(uint64_t step) {
     return step < Executor::kMeasureFirstSteps || step % Executor::kSampleEvery == 0;
   }
 
-  // Runs `ready` (all counted in outstanding_): expensive ones beyond the first go to the
-  // pool, the rest run here.
-  void Dispatch(absl::Span<const int> ready) {
-    // Nodes this thread runs, in FIFO order (head indexes the next one).
-    absl::InlinedVector<int, 16> local;
-    size_t head = 0;
+  // Runs the nodes on `stack` from `base` on (all counted in outstanding_): expensive ones
+  // beyond the first go to the pool, the rest run here, along with the cheap nodes they make
+  // ready. Leaves the stack at `base`.
+  void Dispatch(ReadyStack& stack, size_t base) {
+    KeepOrSchedule(stack, base, /*busy=*/false);
+    size_t head = base;
+    while (head < stack.size()) {
+      const int k = stack[head++];
+      const size_t mark = stack.size();
+      // An asynchronous kernel still running keeps its count until its callback.
+      if (!Process(k, stack, mark)) continue;
+      // Node k's count passes to the nodes it readied: no change for one (a chain costs no
+      // atomic operation), a release for none, an increase for several -- made before any is
+      // scheduled, so the step cannot finish while one still waits. After a release that
+      // ends the step nothing here touches the state again.
+      const int readied = static_cast<int>(stack.size() - mark);
+      if (readied != 1) AddOutstanding(readied - 1);
+      KeepOrSchedule(stack, mark, /*busy=*/head < mark);
+      if (head == stack.size()) {
+        stack.resize(base);
+        head = base;
+      }
+    }
+    stack.resize(base);
+  }
+
+  // Of the nodes on `stack` from `from` on, sends the expensive ones to the pool except the
+  // first, which stays when this thread has nothing else queued (`busy` false).
+  void KeepOrSchedule(ReadyStack& stack, size_t from, bool busy) {
+    if (pool_ == nullptr) return;
+    size_t kept_end = from;
     bool kept_expensive = false;
-    for (int k : ready) {
-      const bool expensive = !exec_.RunsInline(k);
-      if (expensive && args_.pool != nullptr && kept_expensive) {
-        Schedule(k);
+    for (size_t r = from; r < stack.size(); ++r) {
+      const int n = stack[r];
+      const bool expensive = !exec_.RunsInline(n);
+      if (expensive && (kept_expensive || busy)) {
+        Schedule(n);
       } else {
         kept_expensive |= expensive;
-        local.push_back(k);
+        stack[kept_end++] = n;
       }
     }
-    while (head < local.size()) {
-      int k = local[head++];
-      ReadyList next;
-      // An asynchronous kernel still running keeps its count until its callback.
-      if (!Process(k, &next)) continue;
-      // Process counted `next` in outstanding_ before releasing its own count, so the step
-      // cannot finish between here and the dispatch below.
-      bool kept = false;
-      for (int n : next) {
-        const bool expensive = !exec_.RunsInline(n);
-        if (expensive && args_.pool != nullptr && (kept || head < local.size())) {
-          Schedule(n);
-        } else {
-          kept |= expensive;
-          local.push_back(n);
-        }
-      }
-      Release();
-    }
+    stack.resize(kept_end);
   }
 
   void Schedule(int k) {
-    args_.pool->Schedule([self = shared_from_this(), k] {
-      const int one[1] = {k};
-      self->Dispatch(one);
+    // Two words: stored inline in the pool's queue, no allocation.
+    pool_->Schedule([this, k] {
+      ReadyStack& stack = ThreadReadyStack();
+      const size_t base = stack.size();
+      stack.push_back(k);
+      Dispatch(stack, base);
     });
   }
 
-  void Release() {
-    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.Notify();
+  // Adds `delta` to the count of nodes ready or running; the step ends when it reaches zero.
+  void AddOutstanding(int delta) {
+    int left;
+    if (serial_) {
+      left = outstanding_.load(std::memory_order_relaxed) + delta;
+      outstanding_.store(left, std::memory_order_relaxed);
+    } else {
+      left = outstanding_.fetch_add(delta, std::memory_order_acq_rel) + delta;
+    }
+    if (left == 0) Finish();
+  }
+
+  // Called once, by the thread whose release ended the step. On one thread that is the caller
+  // itself; otherwise it wakes the caller, and the release store of finished_ is its last
+  // touch of the state (after it the caller may reuse the state for another step).
+  void Finish() {
+    if (serial_) {
+      finished_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    {
+      absl::MutexLock lock(&done_mu_);
+      done_ = true;
+      done_cv_.Signal();
+    }
+    finished_.store(true, std::memory_order_release);
+  }
+
+  // The caller helps with queued nodes instead of sleeping while they wait for a worker.
+  void WaitForFinish() {
+    while (!finished_.load(std::memory_order_acquire)) {
+      if (pool_ != nullptr && pool_->TryRunOne()) continue;
+      absl::MutexLock lock(&done_mu_);
+      if (!done_) done_cv_.WaitWithTimeout(&done_mu_, absl::Microseconds(200));
+    }
   }
 
   // Checked before every node, so a lock-free flag rather than the status mutex.
@@ -169,40 +288,55 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
     failed_.store(true, std::memory_order_release);
   }
 
-  // Computes node k and fills `ready` with the nodes it made ready, already counted as
-  // outstanding. Returns false when k is an asynchronous kernel still running: its callback
+  // Node `dst` lost one pending input; true when it has none left.
+  bool DecrementPending(int dst) {
+    if (serial_) {
+      const int left = pending_[dst].load(std::memory_order_relaxed) - 1;
+      pending_[dst].store(left, std::memory_order_relaxed);
+      return left == 0;
+    }
+    return pending_[dst].fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+
+  // Computes node k and pushes the nodes it made ready onto `stack` (above `mark`, its size on
+  // entry). Returns false when k is an asynchronous kernel still running: its callback
   // (FinishAsync) propagates and releases it.
-  bool Process(int k, ReadyList* ready) {
+  bool Process(int k, ReadyStack& stack, size_t mark) {
     const NodeItem& item = exec_.items_[k];
-    const int64_t start_ns = args_.stats != nullptr ? absl::GetCurrentTimeNanos() : 0;
+    const StepArgs& args = *args_;
+    const int64_t start_ns = args.stats != nullptr ? absl::GetCurrentTimeNanos() : 0;
     OpTimes times;
     if (Failed()) return true;
-    if (args_.cancelled != nullptr && args_.cancelled->load(std::memory_order_relaxed)) {
+    if (args.cancelled != nullptr && args.cancelled->load(std::memory_order_relaxed)) {
       Fail(absl::CancelledError(absl::StrCat("step was cancelled before node ",
                                              item.node->DebugName(), " could run")));
       return true;
     }
-    if (args_.session_closing != nullptr &&
-        args_.session_closing->load(std::memory_order_relaxed)) {
+    if (args.session_closing != nullptr &&
+        args.session_closing->load(std::memory_order_relaxed)) {
       Fail(absl::CancelledError("session was closed while the step ran"));
       return true;
     }
-    if (args_.deadline != absl::InfiniteFuture() && absl::Now() > args_.deadline) {
+    if (args.deadline != absl::InfiniteFuture() && absl::Now() > args.deadline) {
       Fail(absl::DeadlineExceededError(absl::StrCat(
           "step timed out before node ", item.node->DebugName(), " could run")));
       return true;
     }
     Tensor* outputs = &outputs_[item.output_start];
+    Tensor* inputs = &slots_[item.input_start];
     // A node is dead when an input is dead; a Merge only when none of its inputs is live.
     bool dead = false;
     if (item.is_merge) {
       const int live = merge_input_[k].load(std::memory_order_acquire);
       dead = live < 0;
       if (!dead) {
-        // Late (dead or live) arrivals may still write the other slots: pass only the live one.
-        std::vector<Tensor> inputs(item.num_inputs);
-        inputs[live] = slots_[item.input_start + live];
-        if (!Compute(item, inputs.data(), outputs, &times)) return true;
+        // Late (dead or live) arrivals may still write the slots: pass only the live one,
+        // through the Merge's own input array.
+        Tensor* merge_inputs = &merge_inputs_[item.merge_scratch_start];
+        merge_inputs[live] = std::move(inputs[live]);
+        const bool ok = Compute(item, merge_inputs, outputs, &times);
+        merge_inputs[live] = Tensor();
+        if (!ok) return true;
       }
     } else {
       dead = input_dead_[k].load(std::memory_order_acquire);
@@ -210,55 +344,59 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
         StartAsync(k, start_ns);
         return false;
       }
-      if (!dead) {
-        Tensor* inputs = &slots_[item.input_start];
-        bool ok = Compute(item, inputs, outputs, &times);
-        // Drop the input references now so buffers free as early as possible.
-        for (int i = 0; i < item.num_inputs; ++i) inputs[i] = Tensor();
-        if (!ok) return true;
-      }
+      const bool ok = dead || Compute(item, inputs, outputs, &times);
+      // Drop the input references now so buffers free as early as possible.
+      for (int i = 0; i < item.num_inputs; ++i) inputs[i] = Tensor();
+      if (!ok) return true;
     }
-    Propagate(k, dead, start_ns, times, ready);
+    Propagate(k, dead, start_ns, times, stack, mark);
     return true;
   }
 
   void StartAsync(int k, int64_t start_ns) {
     const NodeItem& item = exec_.items_[k];
-    auto* ctx = new KernelContext(exec_.device_, args_.frame, &slots_[item.input_start],
-                                  item.num_inputs, &outputs_[item.output_start], item.num_outputs);
-    const int64_t op_start_ns = args_.stats != nullptr ? absl::GetCurrentTimeNanos() : 0;
-    item.kernel->AsAsync()->ComputeAsync(
-        ctx, [self = shared_from_this(), k, ctx, start_ns, op_start_ns] {
-          self->FinishAsync(k, std::unique_ptr<KernelContext>(ctx), start_ns, op_start_ns);
-        });
+    AsyncCall& call = async_[item.async_index];
+    call.ctx.emplace(exec_.device_, args_->frame, &slots_[item.input_start], item.num_inputs,
+                     &outputs_[item.output_start], item.num_outputs);
+    call.start_ns = start_ns;
+    call.op_start_ns = args_->stats != nullptr ? absl::GetCurrentTimeNanos() : 0;
+    // Two words: fits std::function's inline storage.
+    item.kernel->AsAsync()->ComputeAsync(&*call.ctx, [this, k] { FinishAsync(k); });
   }
 
   // The callback of an asynchronous kernel: propagate its outputs, run what they made ready,
-  // then release its count.
-  void FinishAsync(int k, std::unique_ptr<KernelContext> ctx, int64_t start_ns,
-                   int64_t op_start_ns) {
+  // release its count.
+  void FinishAsync(int k) {
     const NodeItem& item = exec_.items_[k];
-    OpTimes times{op_start_ns, args_.stats != nullptr ? absl::GetCurrentTimeNanos() : 0};
+    AsyncCall& call = async_[item.async_index];
+    const OpTimes times{call.op_start_ns,
+                        args_->stats != nullptr ? absl::GetCurrentTimeNanos() : 0};
     for (int i = 0; i < item.num_inputs; ++i) slots_[item.input_start + i] = Tensor();
-    if (!ctx->status().ok()) {
-      Fail(absl::Status(ctx->status().code(),
-                        absl::StrCat("node ", item.node->DebugName(), ": ", ctx->status().message())));
+    if (!call.ctx->status().ok()) {
+      Fail(absl::Status(call.ctx->status().code(),
+                        absl::StrCat("node ", item.node->DebugName(), ": ",
+                                     call.ctx->status().message())));
       for (int i = 0; i < item.num_outputs; ++i) outputs_[item.output_start + i] = Tensor();
-    } else {
-      ReadyList ready;
-      Propagate(k, /*dead=*/false, start_ns, times, &ready);
-      Dispatch(ready);
+      call.ctx.reset();
+      AddOutstanding(-1);
+      return;
     }
-    ctx.reset();
-    Release();
+    ReadyStack& stack = ThreadReadyStack();
+    const size_t base = stack.size();
+    Propagate(k, /*dead=*/false, call.start_ns, times, stack, base);
+    call.ctx.reset();
+    const int readied = static_cast<int>(stack.size() - base);
+    if (readied != 1) AddOutstanding(readied - 1);
+    Dispatch(stack, base);
   }
 
-  // Hands node k's outputs (or its deadness) to its consumers; fills `ready` with the nodes
-  // that became ready and counts them as outstanding.
-  void Propagate(int k, bool dead, int64_t start_ns, const OpTimes& times, ReadyList* out_ready) {
+  // Hands node k's outputs (or its deadness) to its consumers and pushes the nodes that
+  // became ready onto `stack` (whose size was `mark` before node k).
+  void Propagate(int k, bool dead, int64_t start_ns, const OpTimes& times, ReadyStack& stack,
+                 size_t mark) {
     const NodeItem& item = exec_.items_[k];
     Tensor* outputs = &outputs_[item.output_start];
-    ReadyList& ready = *out_ready;
+    const bool tracing = args_->stats != nullptr;
     for (const OutEdge& e : item.out_edges) {
       bool edge_dead = dead;
       if (e.dst_slot >= 0 && !dead) {
@@ -267,11 +405,11 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
           if (!item.unset_outputs_are_dead) {
             Fail(absl::InternalError(absl::StrCat("node ", item.node->DebugName(),
                                                   ": kernel did not produce output ", e.src_output)));
-            ready.clear();
+            stack.resize(mark);
             return;
           }
           edge_dead = true;
-        } else if (e.last_use && args_.stats == nullptr) {
+        } else if (e.last_use && !tracing) {
           slots_[e.dst_slot] = std::move(out);
         } else {
           slots_[e.dst_slot] = out;
@@ -286,27 +424,26 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
           fire = merge_input_[e.dst].compare_exchange_strong(expected, e.dst_slot - dst.input_start,
                                                             std::memory_order_acq_rel);
         }
-        const bool last = pending_[e.dst].fetch_sub(1, std::memory_order_acq_rel) == 1;
+        const bool last = DecrementPending(e.dst);
         if (fire || (last && merge_input_[e.dst].load(std::memory_order_acquire) < 0)) {
-          ready.push_back(e.dst);
+          stack.push_back(e.dst);
         }
         continue;
       }
       if (edge_dead) input_dead_[e.dst].store(true, std::memory_order_release);
-      if (pending_[e.dst].fetch_sub(1, std::memory_order_acq_rel) == 1) ready.push_back(e.dst);
+      if (DecrementPending(e.dst)) stack.push_back(e.dst);
     }
-    if (args_.stats != nullptr && !dead) {
-      RecordNodeStats(args_.stats, item, outputs, start_ns, times.start_ns, times.end_ns);
+    if (tracing && !dead) {
+      RecordNodeStats(args_->stats, item, outputs, start_ns, times.start_ns, times.end_ns);
     }
     for (int i = 0; i < item.num_outputs; ++i) outputs[i] = Tensor();
-    outstanding_.fetch_add(static_cast<int>(ready.size()), std::memory_order_relaxed);
   }
 
   // Runs the kernel; false (with the step failed) on error.
   bool Compute(const NodeItem& item, Tensor* inputs, Tensor* outputs, OpTimes* times) {
-    KernelContext ctx(exec_.device_, args_.frame, inputs, item.num_inputs, outputs,
+    KernelContext ctx(exec_.device_, args_->frame, inputs, item.num_inputs, outputs,
                       item.num_outputs);
-    const bool timed = args_.stats != nullptr || (measure_ && item.expensive);
+    const bool timed = args_->stats != nullptr || (measure_ && item.expensive);
     if (timed) times->start_ns = absl::GetCurrentTimeNanos();
     absl::Status s = item.kernel->Compute(&ctx);
     if (timed) {
@@ -314,7 +451,7 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
       exec_.RecordCost(static_cast<int>(&item - exec_.items_.data()),
                        times->end_ns - times->start_ns);
     }
-    if (!s.ok()) {
+    if (ABSL_PREDICT_FALSE(!s.ok())) {
       Fail(absl::Status(s.code(), absl::StrCat("node ", item.node->DebugName(), ": ", s.message())));
       return false;
     }
@@ -322,9 +459,13 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
   }
 
   const Executor& exec_;
-  const StepArgs& args_;
+  // This step's arguments (the caller's, alive until Run returns) and what follows from them.
+  const StepArgs* args_ = nullptr;
+  ThreadPool* pool_ = nullptr;
+  // No pool and no asynchronous kernel: the whole step runs on the calling thread.
+  bool serial_ = true;
   // Whether this step samples kernel times for the cost model.
-  const bool measure_;
+  bool measure_ = false;
   std::unique_ptr<std::atomic<int>[]> pending_;
   std::unique_ptr<std::atomic<bool>[]> input_dead_;
   // For Merge nodes: the input index of the first live arrival, -1 until one arrives.
@@ -332,12 +473,49 @@ class Executor::StepState : public std::enable_shared_from_this<Executor::StepSt
   std::vector<Tensor> slots_;
   // Each node's outputs while it propagates them; released right after.
   std::vector<Tensor> outputs_;
+  // Merge nodes' kernel inputs: only the live one is set, while the kernel runs.
+  std::vector<Tensor> merge_inputs_;
+  std::vector<AsyncCall> async_;
   std::atomic<int> outstanding_{0};
-  absl::Notification done_;
   std::atomic<bool> failed_{false};
+  std::atomic<bool> finished_{false};
+  absl::Mutex done_mu_;
+  absl::CondVar done_cv_;
+  bool done_ ABSL_GUARDED_BY(done_mu_) = false;
   absl::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
+
+Executor::~Executor() = default;
+
+Executor::StepState* Executor::AcquireState() const {
+  if (StepState* state = cached_state_.exchange(nullptr, std::memory_order_acquire)) {
+    return state;
+  }
+  {
+    absl::MutexLock lock(&states_mu_);
+    if (!free_states_.empty()) {
+      StepState* state = free_states_.back();
+      free_states_.pop_back();
+      return state;
+    }
+  }
+  // More steps at once than ever before: one more state, owned by the executor.
+  auto state = std::make_unique<StepState>(*this);
+  StepState* raw = state.get();
+  absl::MutexLock lock(&states_mu_);
+  all_states_.push_back(std::move(state));
+  // Room for every state, so giving one back never allocates.
+  free_states_.reserve(all_states_.size());
+  return raw;
+}
+
+void Executor::ReleaseState(StepState* state) const {
+  StepState* expected = nullptr;
+  if (cached_state_.compare_exchange_strong(expected, state, std::memory_order_release)) return;
+  absl::MutexLock lock(&states_mu_);
+  free_states_.push_back(state);
+}
 
 void Executor::RecordNodeStats(StepStatsCollector* collector, const NodeItem& item,
                                const Tensor* outputs, int64_t start_ns, int64_t op_start_ns,
@@ -382,10 +560,10 @@ int64_t Executor::LearnedCostNs(const std::string& name) const {
 
 absl::Status Executor::Run(const StepArgs& args) const {
   if (has_loops_) return RunWithFrames(args);
-  // Shared with pool tasks: a worker may still be returning from the last Release() when the
-  // caller wakes up, so the state lives until its last user lets go.
-  auto state = std::make_shared<StepState>(*this, args);
-  return state->Run();
+  StepState* state = AcquireState();
+  absl::Status status = state->Run(args);
+  ReleaseState(state);
+  return status;
 }
 
 }  // namespace weir

@@ -6,7 +6,15 @@
 // completes forwards its outputs to its consumers' slots and decrements their counts; a node
 // whose count hits zero is ready. Cheap kernels run inline on the thread that readied them;
 // when several expensive kernels become ready at once, all but one go to the inter-op pool.
-// Every step has its own state, so concurrent steps on one executor are safe.
+//
+// Every step has its own state (pending counts, slots, dead flags), so concurrent steps on one
+// executor are safe. States are pooled: Create builds one, a step takes a free one (building
+// another only when more steps run at once than ever before) and gives it back clean, so a
+// steady-state step allocates nothing. The nodes a thread has readied wait on a per-thread
+// stack that keeps its capacity; pool tasks are {state, node} pairs stored inline in the
+// pool's ring buffer. A step with no inter-op pool and no asynchronous kernel runs on one
+// thread from start to end: it updates pending counts with plain loads and stores instead of
+// atomic read-modify-writes and never waits on a lock.
 //
 // Conditionals (TensorFlow 1.x Switch/Merge): a Switch leaves its untaken output unset, which
 // makes that output *dead*. A dead flag travels beside each input slot; a node with a dead data
@@ -37,6 +45,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "graph/graph.h"
 #include "runtime/device.h"
@@ -67,6 +76,7 @@ class Executor {
   static absl::StatusOr<std::unique_ptr<Executor>> Create(std::unique_ptr<Graph> graph,
                                                           Device* device,
                                                           const KernelRegistry& registry);
+  ~Executor();
 
   // Runs one step. The first failing kernel's status (prefixed with its node) is returned;
   // nodes not yet started are skipped.
@@ -94,6 +104,10 @@ class Executor {
     bool expensive = true;
     bool async = false;  // an AsyncOpKernel: completes through a callback
     bool is_merge = false;
+    // Merge: the start of its private input array in the step state (the live input only).
+    int merge_scratch_start = -1;
+    // Asynchronous kernels: the index of the node's context in the step state.
+    int async_index = -1;
     // Switch may leave outputs unset: those are dead, not an error.
     bool unset_outputs_are_dead = false;
     std::vector<OutEdge> out_edges;
@@ -125,6 +139,9 @@ class Executor {
   class FrameStepState;
 
   Executor() = default;
+  // A free step state (a new one when every pooled state is in use), and back.
+  StepState* AcquireState() const;
+  void ReleaseState(StepState* state) const;
   // Finds the frames of a graph with loops and checks the loop structure (errors name the
   // node); a graph without loop ops keeps has_loops_ false.
   absl::Status BuildFrames();
@@ -161,6 +178,17 @@ class Executor {
   std::vector<int> roots_;
   int total_input_slots_ = 0;
   int total_outputs_ = 0;
+  // Static facts the step state sizes itself by.
+  std::vector<int> merge_items_;
+  int merge_scratch_slots_ = 0;
+  int num_async_ = 0;
+  bool has_switch_ = false;
+  // Step states: every one built (owned here) and the free ones. The last one given back
+  // waits in `cached_state_`, so one step at a time takes and returns it without the lock.
+  mutable std::atomic<StepState*> cached_state_{nullptr};
+  mutable absl::Mutex states_mu_;
+  mutable std::vector<std::unique_ptr<StepState>> all_states_ ABSL_GUARDED_BY(states_mu_);
+  mutable std::vector<StepState*> free_states_ ABSL_GUARDED_BY(states_mu_);
   bool has_loops_ = false;
   std::vector<FrameInfo> frames_;
 };

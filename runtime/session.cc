@@ -26,6 +26,32 @@ struct ExecutablePlan {
   absl::flat_hash_map<std::string, int> fetch_index;  // canonical name -> retval index
   int num_fetches = 0;
   std::unique_ptr<Executor> executor;
+
+  // Call frames of finished steps, sized for this plan and empty, reused by later steps so a
+  // Run does not allocate its argument and result vectors.
+  std::unique_ptr<CallFrame> AcquireFrame() const {
+    {
+      absl::MutexLock lock(&frames_mu);
+      if (!free_frames.empty()) {
+        std::unique_ptr<CallFrame> frame = std::move(free_frames.back());
+        free_frames.pop_back();
+        return frame;
+      }
+    }
+    auto frame = std::make_unique<CallFrame>();
+    frame->args.resize(feeds.size());
+    frame->retvals.resize(num_fetches);
+    return frame;
+  }
+  void ReleaseFrame(std::unique_ptr<CallFrame> frame) const {
+    for (Tensor& t : frame->args) t = Tensor();
+    for (Tensor& t : frame->retvals) t = Tensor();
+    absl::MutexLock lock(&frames_mu);
+    // Grows only while more steps than ever before run at once.
+    free_frames.push_back(std::move(frame));
+  }
+  mutable absl::Mutex frames_mu;
+  mutable std::vector<std::unique_ptr<CallFrame>> free_frames ABSL_GUARDED_BY(frames_mu);
 };
 
 namespace {
@@ -58,6 +84,12 @@ Session::Session(std::unique_ptr<Graph> graph, const SessionOptions& options)
   }();
   (void)detection_off;
   cpu_ = std::make_unique<CpuDevice>(options.intra_op_threads);
+  if (options.inter_op_pool != nullptr) {
+    // The caller's pool: an aliasing pointer with no owner, so nothing here destroys it.
+    inter_op_pool_ = std::shared_ptr<ThreadPool>(std::shared_ptr<ThreadPool>(),
+                                                 options.inter_op_pool);
+    return;
+  }
   int inter = options.inter_op_threads;
   if (inter <= 0) inter = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   // The calling thread runs nodes too, so a pool of inter-1 workers gives `inter` threads.
@@ -356,9 +388,13 @@ absl::Status Session::Run(const RunOptions& run_options,
   }
   const ExecutablePlan* plan = call->plan.get();
 
-  CallFrame frame;
-  frame.args.resize(plan->feeds.size());
-  frame.retvals.resize(plan->num_fetches);
+  std::unique_ptr<CallFrame> frame_holder = plan->AcquireFrame();
+  CallFrame& frame = *frame_holder;
+  struct FrameReturn {
+    const ExecutablePlan* plan;
+    std::unique_ptr<CallFrame>* frame;
+    ~FrameReturn() { plan->ReleaseFrame(std::move(*frame)); }
+  } frame_return{plan, &frame_holder};
   for (size_t k = 0; k < feeds.size(); ++k) {
     const ExecutablePlan::Feed& want = plan->feeds[call->feed_slot[k]];
     const Tensor& t = feeds[k].second;

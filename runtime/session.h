@@ -5,7 +5,11 @@
 //   std::vector<Tensor> outputs;
 //   absl::Status s = (*session)->Run({{"x", x}}, {"probs"}, {}, &outputs);
 //
-// Run is safe to call from many threads at once.
+// Run is safe to call from many threads at once. A steady-state Run (a repeated signature with
+// fixed shapes) allocates nothing from the system: the last call's resolution, call frames and
+// executor step states are reused, and tensors come from the caching allocator. Reuse the
+// feeds/fetches vectors and the outputs vector across calls to keep the caller's side
+// allocation-free too.
 #ifndef WEIR_RUNTIME_SESSION_H_
 #define WEIR_RUNTIME_SESSION_H_
 
@@ -32,8 +36,14 @@ namespace weir {
 
 struct SessionOptions {
   // Threads running independent nodes in parallel: 0 = one per core, 1 = every node on the
-  // calling thread.
+  // calling thread. The session owns a pool of inter_op_threads - 1 workers (the calling
+  // thread is the last one). Ignored when inter_op_pool is set.
   int inter_op_threads = 0;
+  // An inter-op pool the caller owns, used instead of a pool of the session's own; many
+  // sessions may share one. The session never destroys it. Lifetime rule: the pool must
+  // outlive every session using it -- destroy (or Close) the sessions first, then the pool.
+  // The thread calling Run still runs nodes too, so a pool of N workers gives a step N + 1.
+  ThreadPool* inter_op_pool = nullptr;
   // Threads one kernel may use (oneDNN); 0 = one per core.
   int intra_op_threads = 0;
   // Compiler optimization level, 0-3 (compiler/pipeline.cc).
@@ -110,7 +120,8 @@ class Session {
   std::unique_ptr<Graph> graph_;
   SessionOptions options_;
   std::unique_ptr<CpuDevice> cpu_;
-  // Shared so a Run that started before Close keeps its pool until it returns.
+  // Shared so a Run that started before Close keeps its pool until it returns. A caller's pool
+  // (SessionOptions::inter_op_pool) sits here without ownership.
   std::shared_ptr<ThreadPool> inter_op_pool_ ABSL_GUARDED_BY(mu_);
 
   // Set by Close; every running step watches it.

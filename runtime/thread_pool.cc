@@ -1,13 +1,21 @@
-// thread_pool.cc - A fixed-size worker pool.
+// thread_pool.cc - A fixed-size worker pool over a growing ring buffer of tasks.
 #include "runtime/thread_pool.h"
+
+#include <utility>
 
 namespace weir {
 namespace {
 thread_local const ThreadPool* current_pool = nullptr;
+// Enough for the executor's usual fan-out without growing.
+constexpr size_t kInitialCapacity = 64;
 }  // namespace
 
 ThreadPool::ThreadPool(std::string name, int num_threads) : name_(std::move(name)) {
   if (num_threads < 1) num_threads = 1;
+  {
+    absl::MutexLock lock(&mu_);
+    ring_.resize(kInitialCapacity);
+  }
   workers_.reserve(num_threads);
   for (int i = 0; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -20,20 +28,35 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::Schedule(std::function<void()> fn) {
+void ThreadPool::Schedule(Task task) {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(fn));
+  if (size_ == ring_.size()) {
+    // Full: unroll into a buffer twice the size (rare; the ring keeps its high-water mark).
+    std::vector<Task> bigger(ring_.size() * 2);
+    for (size_t i = 0; i < size_; ++i) bigger[i] = std::move(ring_[(head_ + i) & (ring_.size() - 1)]);
+    ring_.swap(bigger);
+    head_ = 0;
+  }
+  ring_[(head_ + size_) & (ring_.size() - 1)] = std::move(task);
+  ++size_;
+}
+
+ThreadPool::Task ThreadPool::PopLocked() {
+  Task task = std::move(ring_[head_]);
+  ring_[head_] = nullptr;
+  head_ = (head_ + 1) & (ring_.size() - 1);
+  --size_;
+  return task;
 }
 
 bool ThreadPool::TryRunOne() {
-  std::function<void()> fn;
+  Task task;
   {
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) return false;
-    fn = std::move(queue_.front());
-    queue_.pop_front();
+    if (size_ == 0) return false;
+    task = PopLocked();
   }
-  fn();
+  task();
   return true;
 }
 
@@ -42,19 +65,18 @@ bool ThreadPool::IsWorkerThread() const { return current_pool == this; }
 void ThreadPool::WorkerLoop() {
   current_pool = this;
   while (true) {
-    std::function<void()> fn;
+    Task task;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](ThreadPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
-            return pool->stopping_ || !pool->queue_.empty();
+            return pool->stopping_ || pool->size_ > 0;
           },
           this));
-      if (queue_.empty()) return;  // stopping and drained
-      fn = std::move(queue_.front());
-      queue_.pop_front();
+      if (size_ == 0) return;  // stopping and drained
+      task = PopLocked();
     }
-    fn();
+    task();
   }
 }
 

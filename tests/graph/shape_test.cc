@@ -195,5 +195,37 @@ TEST_CASE("BroadcastShapes of concrete shapes") {
   CHECK_THAT(std::string(result.status().message()), Contains("[2]") && Contains("[3]"));
 }
 
+TEST_CASE("TensorShape keeps small ranks inline and spills large ones") {
+  TensorShape shape;
+  std::vector<int64_t> want;
+  // Grow one dimension at a time across the inline limit, checking every step.
+  for (int64_t d = 1; d <= TensorShape::kInlineRank + 3; ++d) {
+    shape.AddDim(d);
+    want.push_back(d);
+    REQUIRE(shape.rank() == static_cast<int>(d));
+    CHECK(std::vector<int64_t>(shape.dims()) == want);
+  }
+  CHECK(shape.num_elements() == 362880);  // 9!
+  shape.set_dim(8, 2);
+  CHECK(shape.dim(8) == 2);
+  // Copies and moves of a spilled shape, and back to an inline one.
+  TensorShape copy = shape;
+  CHECK(copy == shape);
+  TensorShape moved = std::move(copy);
+  CHECK(moved == shape);
+  CHECK(moved.ToString() == "[1,2,3,4,5,6,7,8,2]");
+  moved = TensorShape({4, 5});
+  CHECK(moved.rank() == 2);
+  CHECK(moved != shape);
+  shape = moved;
+  CHECK(shape == TensorShape({4, 5}));
+  // Same dims in a different rank differ.
+  CHECK(TensorShape({4, 5}) != TensorShape({4, 5, 1}));
+  // dims() reads like a vector for callers that want one.
+  const std::vector<int64_t>& dims = shape.dims();
+  CHECK(dims == std::vector<int64_t>({4, 5}));
+  CHECK(TensorShape(std::vector<int64_t>(8, 2)).num_elements() == 256);
+}
+
 }  // namespace
 }  // namespace weir

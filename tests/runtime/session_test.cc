@@ -180,6 +180,100 @@ TEST_CASE("one session runs from 8 threads at once") {
   CHECK(failures.load() == 0);
 }
 
+// A test-only op that doubles its input after ~30 us of work: expensive in the cost model, so
+// of two ready at once one goes to the inter-op pool. Counts the runs on `watched_pool`'s workers.
+std::atomic<ThreadPool*> watched_pool{nullptr};
+std::atomic<int> runs_on_watched_pool{0};
+
+class SlowDoubleKernel : public OpKernel {
+ public:
+  explicit SlowDoubleKernel(const KernelConstruction& c) : OpKernel(c) {}
+  absl::Status Compute(KernelContext* ctx) override {
+    ThreadPool* pool = watched_pool.load();
+    if (pool != nullptr && pool->IsWorkerThread()) ++runs_on_watched_pool;
+    const absl::Time until = absl::Now() + absl::Microseconds(30);
+    while (absl::Now() < until) {
+    }
+    const Tensor& x = ctx->input(0);
+    absl::StatusOr<Tensor*> y = ctx->allocate_output(0, DT_FLOAT, x.shape());
+    if (!y.ok()) return y.status();
+    for (int64_t i = 0; i < x.num_elements(); ++i) (*y)->data<float>()[i] = 2 * x.data<float>()[i];
+    return absl::OkStatus();
+  }
+};
+
+void RegisterSlowDoubleOnce() {
+  static bool done = [] {
+    OpRegistry::Global().Register(OpSpec("TestSlowDouble")
+                                      .Input("x: float")
+                                      .Output("y: float")
+                                      .SetShapeFn(UnchangedShape));
+    DefaultKernelRegistry().Register(
+        {"TestSlowDouble", kDeviceCpu, "", {}, MakeFactory<SlowDoubleKernel>()});
+    return true;
+  }();
+  (void)done;
+}
+
+TEST_CASE("two sessions share a caller-owned inter-op pool") {
+  RegisterSlowDoubleOnce();
+  // The pool outlives both sessions (its lifetime rule); steps of both interleave on it.
+  ThreadPool pool("shared_inter_op", 3);
+  watched_pool = &pool;
+  auto make = [&](float scale) {
+    Scope s = Scope::NewRootScope();
+    auto x = ops::Placeholder(s.WithOpName("x"), DT_FLOAT, {4});
+    // Two independent branches of expensive nodes per step, so steps hand nodes to the pool
+    // (different inputs, or common-subexpression elimination would merge them).
+    Output a = x, b = ops::Add(s, x, x);
+    for (int i = 0; i < 3; ++i) {
+      a = NodeBuilder(s, "TestSlowDouble").Input(a).Finalize();
+      b = NodeBuilder(s, "TestSlowDouble").Input(b).Finalize();
+    }
+    ops::Mul(s.WithOpName("y"), ops::Add(s, a, b), ops::Const(s, scale));
+    REQUIRE(s.ok());
+    SessionOptions options;
+    options.inter_op_pool = &pool;
+    return MakeSession(s, options);
+  };
+  std::unique_ptr<Session> first = make(1.f);
+  std::unique_ptr<Session> second = make(10.f);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Session* session = t % 2 == 0 ? first.get() : second.get();
+      const float scale = t % 2 == 0 ? 1.f : 10.f;
+      std::vector<Tensor> out;
+      for (int i = 0; i < 100; ++i) {
+        const float v = static_cast<float>(t * 1000 + i);
+        absl::Status st = session->Run(
+            {{"x", Tensor::FromVector<float>({v, v + 1, v + 2, v + 3}, {4})}}, {"y"}, {}, &out);
+        bool ok = st.ok() && out.size() == 1;
+        // The branches compute 8x and 16x.
+        for (int j = 0; ok && j < 4; ++j) ok = out[0].data<float>()[j] == 24 * (v + j) * scale;
+        if (!ok) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures.load() == 0);
+  CHECK(runs_on_watched_pool.load() > 0);
+  // Closing one session leaves the pool working for the other.
+  REQUIRE(first->Close().ok());
+  first.reset();
+  std::vector<Tensor> out;
+  REQUIRE(second->Run({{"x", Tensor::FromVector<float>({1, 2, 3, 4}, {4})}}, {"y"}, {}, &out).ok());
+  CHECK(out[0].data<float>()[3] == 960.f);
+  second.reset();
+  // The pool still runs tasks after both sessions are gone.
+  std::atomic<bool> ran{false};
+  pool.Schedule([&ran] { ran = true; });
+  while (!ran.load()) pool.TryRunOne();
+  CHECK(ran.load());
+  watched_pool = nullptr;
+}
+
 TEST_CASE("targets run nodes for their effects only") {
   Scope s = Scope::NewRootScope();
   auto c = ops::Const(s.WithOpName("c"), 2.f);
