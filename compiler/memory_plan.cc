@@ -110,14 +110,15 @@ class ArenaSimulator {
 
 }  // namespace
 
+// The ops whose CPU kernels call KernelContext::forward_input_or_allocate_output: keep this
+// list and those kernels in step.
 bool IsInPlaceCandidate(const std::string& op, int input) {
   static const absl::flat_hash_set<std::string> kUnary = {
       "Relu", "Relu6", "Elu", "Selu", "LeakyRelu", "Tanh", "Sigmoid", "Neg", "Abs",
       "Exp", "Log", "Log1p", "Sqrt", "Rsqrt", "Square", "Reciprocal", "Erf", "Softplus",
       "Floor", "Ceil", "Round", "Sign", "Sin", "Cos"};
   static const absl::flat_hash_set<std::string> kBinary = {
-      "Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Maximum", "Minimum",
-      "SquaredDifference", "Pow"};
+      "Add", "AddV2", "Sub", "Mul", "RealDiv", "Maximum", "Minimum", "SquaredDifference"};
   if (kUnary.contains(op)) return input == 0;
   if (kBinary.contains(op)) return input == 0 || input == 1;
   if (op == "BiasAdd") return input == 0;

@@ -1,6 +1,8 @@
 // kernel.cc - Kernel context helpers.
 #include "runtime/kernel.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 
@@ -16,6 +18,20 @@ absl::StatusOr<Tensor*> KernelContext::allocate_output(int i, DataType dtype, Te
   }
   outputs_[i] = std::move(t);
   return &outputs_[i];
+}
+
+absl::StatusOr<Tensor*> KernelContext::forward_input_or_allocate_output(int input, int i,
+                                                                        DataType dtype,
+                                                                        const TensorShape& shape) {
+  const Tensor& in = inputs_[input];
+  if (in.dtype() == dtype && in.shape() == shape && in.RefCountIsOne()) {
+    // Whoever dropped the other references (a consumer on another thread) finished reading
+    // before it did; see its reads before overwriting.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    outputs_[i] = in;  // the input slot lets go after Compute
+    return &outputs_[i];
+  }
+  return allocate_output(i, dtype, shape);
 }
 
 absl::Status AsyncOpKernel::Compute(KernelContext* ctx) {

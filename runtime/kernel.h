@@ -78,6 +78,14 @@ class KernelContext {
   // Allocates output i with the device's allocator; ResourceExhausted naming the bytes
   // asked for when memory runs out. The dtype is the node's output dtype.
   absl::StatusOr<Tensor*> allocate_output(int i, DataType dtype, TensorShape shape);
+  // In-place execution for elementwise kernels (out[k] computed from in[k] only): output i
+  // takes input `input`'s buffer when this step holds the only reference to it -- the executor
+  // moved the tensor here at its last use; feeds, constants, variables and fetched tensors are
+  // always held elsewhere -- and the dtype and shape match. Otherwise it allocates like
+  // allocate_output. The static memory plan (compiler/memory_plan.h) predicts where this
+  // happens.
+  absl::StatusOr<Tensor*> forward_input_or_allocate_output(int input, int i, DataType dtype,
+                                                           const TensorShape& shape);
   // Sets output i to an existing tensor (forwarding an input, a reshaped view, a constant).
   void set_output(int i, Tensor tensor) { outputs_[i] = std::move(tensor); }
   const Tensor& output(int i) const { return outputs_[i]; }

@@ -19,8 +19,8 @@ class ActivationKernel : public OpKernel {
 
   absl::Status Compute(KernelContext* ctx) override {
     const Tensor& features = ctx->input(0);
-    absl::StatusOr<Tensor*> output =
-        ctx->allocate_output(0, DataTypeToEnum<T>::value, features.shape());
+    absl::StatusOr<Tensor*> output = ctx->forward_input_or_allocate_output(
+        0, 0, DataTypeToEnum<T>::value, features.shape());
     if (!output.ok()) return output.status();
     const T* in = features.data<T>();
     T* out = (*output)->template data<T>();

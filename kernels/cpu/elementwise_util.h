@@ -70,7 +70,9 @@ class UnaryKernel : public OpKernel {
 
   absl::Status Compute(KernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::StatusOr<Tensor*> y = ctx->allocate_output(0, DataTypeToEnum<Out>::value, x.shape());
+    // In place when x dies here (out[k] depends on in[k] only).
+    absl::StatusOr<Tensor*> y =
+        ctx->forward_input_or_allocate_output(0, 0, DataTypeToEnum<Out>::value, x.shape());
     if (!y.ok()) return y.status();
     const T* in = x.data<T>();
     Out* out = (*y)->data<Out>();
@@ -176,7 +178,12 @@ class BinaryKernel : public OpKernel {
     const Tensor& y = ctx->input(1);
     constexpr DataType kOutType = DataTypeToEnum<Out>::value;
     if (x.shape() == y.shape()) {
-      absl::StatusOr<Tensor*> z = ctx->allocate_output(0, kOutType, x.shape());
+      // In place over whichever input dies here.
+      absl::StatusOr<Tensor*> z = x.RefCountIsOne() || !y.RefCountIsOne()
+                                      ? ctx->forward_input_or_allocate_output(0, 0, kOutType,
+                                                                              x.shape())
+                                      : ctx->forward_input_or_allocate_output(1, 0, kOutType,
+                                                                              y.shape());
       if (!z.ok()) return z.status();
       BinaryLoop<Op, T, Out>(x.data<T>(), y.data<T>(), (*z)->data<Out>(), x.num_elements());
       return absl::OkStatus();
@@ -187,7 +194,12 @@ class BinaryKernel : public OpKernel {
                                                      x.shape().ToString(), ", input 1 has shape ",
                                                      y.shape().ToString()));
     }
-    absl::StatusOr<Tensor*> z = ctx->allocate_output(0, kOutType, *shape);
+    // An input with the output's shape is read at the output's index: it may be overwritten.
+    absl::StatusOr<Tensor*> z = x.shape() == *shape
+                                    ? ctx->forward_input_or_allocate_output(0, 0, kOutType, *shape)
+                                : y.shape() == *shape
+                                    ? ctx->forward_input_or_allocate_output(1, 0, kOutType, *shape)
+                                    : ctx->allocate_output(0, kOutType, *shape);
     if (!z.ok()) return z.status();
     if ((*z)->num_elements() == 0) return absl::OkStatus();
     BroadcastLoop<Op, T, Out>(MakeBroadcastPlan(x.shape(), y.shape(), *shape), x.data<T>(),

@@ -49,7 +49,8 @@ class OneDnnEltwiseKernel : public OpKernel {
 
   absl::Status Compute(KernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::StatusOr<Tensor*> y = ctx->allocate_output(0, DT_FLOAT, x.shape());
+    // oneDNN eltwise runs in place (src == dst) when x dies here.
+    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
     if (!y.ok()) return y.status();
     const int64_t n = x.num_elements();
     if (n == 0) return absl::OkStatus();

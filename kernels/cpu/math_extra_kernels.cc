@@ -479,7 +479,7 @@ class ErfFloatKernel : public OpKernel {
 
   absl::Status Compute(KernelContext* ctx) override {
     const Tensor& x = ctx->input(0);
-    absl::StatusOr<Tensor*> y = ctx->allocate_output(0, DT_FLOAT, x.shape());
+    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
     if (!y.ok()) return y.status();
     ErfFloatArray(x.data<float>(), (*y)->data<float>(), x.num_elements());
     return absl::OkStatus();

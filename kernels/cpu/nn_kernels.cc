@@ -48,7 +48,9 @@ class BiasAddKernel : public OpKernel {
           nchw_ ? "dimension 1 of value for data_format NCHW" : "the last dimension of value",
           ")"));
     }
-    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, value.dtype(), value.shape());
+    // In place when value dies here.
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, value.dtype(), value.shape());
     if (!out.ok()) return out.status();
     if (value.num_elements() == 0) return absl::OkStatus();
     const T* x = value.data<T>();
@@ -79,7 +81,7 @@ class ReluKernel : public OpKernel {
 
   absl::Status Compute(KernelContext* ctx) override {
     const Tensor& in = ctx->input(0);
-    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), in.shape());
+    absl::StatusOr<Tensor*> out = ctx->forward_input_or_allocate_output(0, 0, in.dtype(), in.shape());
     if (!out.ok()) return out.status();
     const T* x = in.data<T>();
     T* y = (*out)->data<T>();
