@@ -41,7 +41,9 @@ constexpr char kUsage[] =
     "      --checkpoint restores the graph's variables from a `weir train` checkpoint;\n"
     "      --opt-level picks the compiler's optimization level, 0-3 (default 2);\n"
     "      --log-placement prints 'node: (Op): device' for every node of the compiled plan;\n"
-    "      --no-soft-placement makes a request for a missing device an error.\n"
+    "      --no-soft-placement makes a request for a missing device an error;\n"
+    "      --threads N sets both thread counts (0 = one per core); --inter-op-threads N and\n"
+    "      --intra-op-threads N set one of them (run and bench).\n"
     "  weir bench GRAPH --feed NAME=FILE.npy ... --fetch NAME[:i] ... [--runs N] [--warmup N]\n"
     "                   [--threads N] [--slowest N] [--init NODE ...] [--checkpoint FILE]\n"
     "                   [--opt-level N]\n"
@@ -118,6 +120,8 @@ struct RunFlags {
   std::string out_dir;
   std::string trace_path;
   int threads = 0;
+  int inter_op_threads = -1;  // -1: --threads
+  int intra_op_threads = -1;  // -1: --threads
   int runs = 100;
   int warmup = 10;
   int slowest = 0;  // bench: how many of the slowest nodes to list
@@ -166,6 +170,16 @@ std::string ParseRunFlags(const std::vector<std::string>& args, bool bench, RunF
     } else if (TakeFlag(args, &i, "--threads", &value, &error)) {
       if (!error.empty()) return error;
       if (std::string e = count("--threads", &flags->threads, 0); !e.empty()) return e;
+    } else if (TakeFlag(args, &i, "--inter-op-threads", &value, &error)) {
+      if (!error.empty()) return error;
+      if (std::string e = count("--inter-op-threads", &flags->inter_op_threads, 0); !e.empty()) {
+        return e;
+      }
+    } else if (TakeFlag(args, &i, "--intra-op-threads", &value, &error)) {
+      if (!error.empty()) return error;
+      if (std::string e = count("--intra-op-threads", &flags->intra_op_threads, 0); !e.empty()) {
+        return e;
+      }
     } else if (TakeFlag(args, &i, "--opt-level", &value, &error)) {
       if (!error.empty()) return error;
       if (!absl::SimpleAtoi(value, &flags->opt_level) || flags->opt_level < 0 ||
@@ -203,8 +217,8 @@ absl::Status Prepare(const RunFlags& flags, std::unique_ptr<Session>* session,
   GraphDef def;
   if (auto s = LoadGraph(flags.graph_path, &def); !s.ok()) return s;
   SessionOptions options;
-  options.inter_op_threads = flags.threads;
-  options.intra_op_threads = flags.threads;
+  options.inter_op_threads = flags.inter_op_threads >= 0 ? flags.inter_op_threads : flags.threads;
+  options.intra_op_threads = flags.intra_op_threads >= 0 ? flags.intra_op_threads : flags.threads;
   options.opt_level = flags.opt_level;
   options.allow_soft_placement = flags.soft_placement;
   if (flags.log_placement) {
