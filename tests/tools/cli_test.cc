@@ -166,6 +166,15 @@ TEST_CASE("weir bench prints one timing line") {
   CHECK_THAT(slow.out, Catch::Matches("median_us=[^\n]+\n(slowest: [^ ]+ \\([A-Za-z_]+\\) "
                                       "mean_us=[0-9.]+\n){2}"));
   CHECK(Cli({"bench", graph, "--fetch", "y", "--runs", "0"}).rc == 2);
+  // One thread count at a time.
+  CliResult split = Cli({"bench", graph, "--feed", "x=" + x, "--fetch", "y", "--runs", "3",
+                         "--inter-op-threads", "1", "--intra-op-threads", "2"});
+  INFO(split.err);
+  CHECK(split.rc == 0);
+  CliResult bad = Cli({"bench", graph, "--feed", "x=" + x, "--fetch", "y",
+                       "--inter-op-threads", "many"});
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Contains("--inter-op-threads 'many' should be an integer >= 0"));
   CliResult missing = Cli({"bench", graph, "--fetch", "y"});
   CHECK(missing.rc == 1);
   CHECK_THAT(missing.err, Contains("placeholder 'x'"));
