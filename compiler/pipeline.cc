@@ -11,6 +11,7 @@
 #include "compiler/passes/cse.h"
 #include "compiler/passes/dead_node_elimination.h"
 #include "compiler/passes/fusion.h"
+#include "compiler/passes/layout.h"
 #include "compiler/passes/prune.h"
 #include "graph/shape_inference.h"
 #include "graph/types.h"
@@ -25,6 +26,7 @@ std::unique_ptr<Pass> MakePass(const std::string& name) {
   if (name == "cse") return std::make_unique<CsePass>();
   if (name == "simplify") return std::make_unique<ArithmeticSimplifyPass>();
   if (name == "fusion") return std::make_unique<FusionPass>();
+  if (name == "layout") return std::make_unique<LayoutPass>();
   return nullptr;
 }
 
@@ -43,6 +45,11 @@ std::vector<std::unique_ptr<Pass>> BuildPipeline(int opt_level) {
   // Folding after simplification (above) and before CSE: folded subgraphs become Consts, and
   // equal Consts are exactly what CSE merges next.
   passes.push_back(std::make_unique<ConstantFoldingPass>());
+  // Layout after folding (filters, paddings and reduction axes must already be Consts to be
+  // permuted) and before CSE and the second simplification, which cancel the Transpose pairs it
+  // leaves (at NHWC graph inputs turned NCHW, between regions) and merge equal ones; before
+  // fusion, whose BiasAdd and batch-norm folding patterns match NHWC convolutions.
+  if (opt_level >= 2) passes.push_back(std::make_unique<LayoutPass>());
   const int rounds = opt_level >= 3 ? 2 : 1;
   for (int round = 0; round < rounds && opt_level >= 2; ++round) {
     // CSE after folding (equal folded Consts merge) and before the second simplification,
@@ -82,6 +89,10 @@ std::vector<PassInfo> ListPasses() {
        "MatMul/Conv2D/DepthwiseConv2dNative's weights and bias; fuse "
        "MatMul/Conv2D/DepthwiseConv2dNative + BiasAdd (+ Relu, Relu6, Tanh, Sigmoid, Elu, "
        "LeakyRelu) into _FusedMatMul/_FusedConv2D/_FusedDepthwiseConv2dNative"},
+      {"layout",
+       "run NCHW convolution/pooling regions on the CPU in NHWC (data_format, window attrs and "
+       "constant operands permuted, Transposes at the region boundary; simplify cancels the "
+       "pairs that meet)"},
       {"dce", "remove pure nodes whose outputs nothing uses; drop redundant control edges"},
   };
 }

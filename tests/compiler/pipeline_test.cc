@@ -20,8 +20,8 @@ TEST_CASE("each optimization level lists its passes in order") {
   CHECK(Names(BuildPipeline(1)) ==
         std::vector<std::string>{"prune", "simplify", "constant-folding", "dce"});
   CHECK(Names(BuildPipeline(2)) == std::vector<std::string>{"prune", "simplify",
-                                                            "constant-folding", "cse",
-                                                            "simplify", "fusion", "dce"});
+                                                            "constant-folding", "layout",
+                                                            "cse", "simplify", "fusion", "dce"});
   CHECK(Names(BuildPipeline(3)).size() > Names(BuildPipeline(2)).size());
   CHECK(Names(BuildPipeline(9)) == Names(BuildPipeline(3)));  // clamped
   for (const PassInfo& info : ListPasses()) {
