@@ -112,6 +112,17 @@ std::optional<Tensor> InputConstValue(const Node* node, int input) {
   return ConstValue(e->src);
 }
 
+const PartialShape& InputShape(const Node& node, int i) {
+  const Edge* e = node.input_edge(i);
+  return e->src->output_shape(e->src_output);
+}
+
+std::optional<Tensor> CleanConstInput(const Node& node, int i) {
+  Node* src = InputNode(&node, i);
+  if (src == nullptr || HasControlInputs(src)) return std::nullopt;
+  return InputConstValue(&node, i);
+}
+
 bool HasControlInputs(const Node* node) {
   for (const Edge* e : node->in_edges()) {
     if (e->IsControl()) return true;

@@ -56,6 +56,11 @@ std::optional<Tensor> ConstValue(const Node* node);
 std::optional<Tensor> InputConstValue(const Node* node, int input);
 // The producer of input `input`; nullptr when unconnected.
 Node* InputNode(const Node* node, int input);
+// The shape inference gave input `i`'s producer for that output.
+const PartialShape& InputShape(const Node& node, int i);
+// The value of a Const feeding input `i` whose producer carries no control inputs (so
+// replacing the edge by the value loses no dependency); nullopt otherwise.
+std::optional<Tensor> CleanConstInput(const Node& node, int i);
 bool HasControlInputs(const Node* node);
 
 // Whether every element of a numeric tensor equals `value`.

@@ -12,18 +12,6 @@
 namespace weir {
 namespace {
 
-const PartialShape& InputShape(const Node& node, int i) {
-  const Edge* e = node.input_edge(i);
-  return e->src->output_shape(e->src_output);
-}
-
-// A constant operand only counts when nothing else (a control input) rides on its producer.
-std::optional<Tensor> CleanConstInput(const Node& node, int i) {
-  Node* src = InputNode(&node, i);
-  if (src == nullptr || HasControlInputs(src)) return std::nullopt;
-  return InputConstValue(&node, i);
-}
-
 // Whether broadcasting x against a tensor of shape c gives x's shape.
 bool BroadcastKeepsShape(const PartialShape& x, const TensorShape& c) {
   if (!x.known_rank() || c.rank() > x.rank()) return false;

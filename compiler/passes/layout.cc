@@ -64,19 +64,6 @@ bool IsCpuDevice(const std::string& device) {
   return spec.ok() && (spec->type.empty() || absl::AsciiStrToUpper(spec->type) == "CPU");
 }
 
-const PartialShape& InputShape(const Node& node, int i) {
-  const Edge* e = node.input_edge(i);
-  return e->src->output_shape(e->src_output);
-}
-
-// The value of a Const feeding input i that carries no control inputs (so replacing the edge
-// loses no dependency).
-std::optional<Tensor> CleanConstInput(const Node& node, int i) {
-  Node* src = InputNode(&node, i);
-  if (src == nullptr || HasControlInputs(src)) return std::nullopt;
-  return InputConstValue(&node, i);
-}
-
 std::optional<std::vector<int64_t>> IntValues(const std::optional<Tensor>& t) {
   if (!t.has_value()) return std::nullopt;
   std::vector<int64_t> out;
