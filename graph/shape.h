@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -38,10 +39,10 @@ class TensorShape {
   TensorShape(std::initializer_list<int64_t> dims) { Init(dims.begin(), dims.size()); }
   explicit TensorShape(const std::vector<int64_t>& dims) { Init(dims.data(), dims.size()); }
   explicit TensorShape(absl::Span<const int64_t> dims) { Init(dims.data(), dims.size()); }
-  TensorShape(const TensorShape& other) { Init(other.data(), other.rank_); }
+  TensorShape(const TensorShape& other) { CopyFrom(other); }
   TensorShape(TensorShape&& other) noexcept : rank_(other.rank_) {
     if (other.is_inline()) {
-      std::copy(other.inline_, other.inline_ + rank_, inline_);
+      CopyInline(other);
     } else {
       heap_ = other.heap_;
       other.rank_ = 0;
@@ -50,7 +51,7 @@ class TensorShape {
   TensorShape& operator=(const TensorShape& other) {
     if (this != &other) {
       Free();
-      Init(other.data(), other.rank_);
+      CopyFrom(other);
     }
     return *this;
   }
@@ -59,7 +60,7 @@ class TensorShape {
       Free();
       rank_ = other.rank_;
       if (other.is_inline()) {
-        std::copy(other.inline_, other.inline_ + rank_, inline_);
+        CopyInline(other);
       } else {
         heap_ = other.heap_;
         other.rank_ = 0;
@@ -88,7 +89,13 @@ class TensorShape {
   static absl::StatusOr<TensorShape> FromProto(const TensorShapeProto& proto);
 
   bool operator==(const TensorShape& other) const {
-    return rank_ == other.rank_ && std::equal(data(), data() + rank_, other.data());
+    if (rank_ != other.rank_) return false;
+    const int64_t* a = data();
+    const int64_t* b = other.data();
+    for (int i = 0; i < rank_; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
   }
   bool operator!=(const TensorShape& other) const { return !(*this == other); }
 
@@ -101,6 +108,17 @@ class TensorShape {
     if (!is_inline()) heap_ = new int64_t[rank];
     std::copy(dims, dims + rank, mutable_data());
   }
+  void CopyFrom(const TensorShape& other) {
+    if (other.is_inline()) {
+      rank_ = other.rank_;
+      CopyInline(other);
+    } else {
+      Init(other.heap_, other.rank_);
+    }
+  }
+  // The whole inline array, a fixed-size copy the compiler turns into a few moves (cheaper
+  // than a memmove call for one or two dims; the unused tail is copied too).
+  void CopyInline(const TensorShape& other) { std::memcpy(inline_, other.inline_, sizeof(inline_)); }
   void Free() {
     if (!is_inline()) delete[] heap_;
     rank_ = 0;

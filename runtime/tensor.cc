@@ -10,47 +10,185 @@
 #include "absl/base/optimization.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 namespace weir {
 
-TensorBuffer::TensorBuffer(Allocator* allocator, size_t bytes)
-    : allocator_(allocator), data_(allocator->Allocate(bytes)), bytes_(bytes) {}
-
-TensorBuffer::~TensorBuffer() { allocator_->Deallocate(data_, bytes_); }
-
-namespace {
-
-// A DT_STRING tensor's elements: `count` std::string objects constructed in the allocation and
-// destroyed before it goes back to the allocator.
-class StringTensorBuffer : public TensorBuffer {
+// Recycles TensorBuffer headers. Each thread keeps a short free list (no lock, no atomic);
+// past kMaxLocal it moves half to a shared list under a mutex, and an empty thread list takes
+// a batch from there -- so headers freed on pool workers flow back to the threads that make
+// tensors. New headers come in slabs from the heap only while the number of live tensors grows
+// past its previous peak; they are never returned.
+class TensorBufferPool {
  public:
-  StringTensorBuffer(Allocator* allocator, int64_t count)
-      : TensorBuffer(allocator, static_cast<size_t>(count) * sizeof(std::string)),
-        count_(data() == nullptr ? 0 : count) {
-    std::string* s = static_cast<std::string*>(data());
-    for (int64_t i = 0; i < count_; ++i) new (s + i) std::string();
+  static TensorBuffer* Get() {
+    LocalList* local = Local();
+    if (local != nullptr && local->head != nullptr) return local->Pop();
+    return GetSlow(local);
   }
-  ~StringTensorBuffer() {
-    std::string* s = static_cast<std::string*>(data());
-    for (int64_t i = 0; i < count_; ++i) s[i].~basic_string();
+  static void Put(TensorBuffer* buffer) {
+    LocalList* local = Local();
+    if (local == nullptr) {  // this thread's list is gone (thread exit)
+      Shared().PutChain(buffer, buffer, 1);
+      return;
+    }
+    local->Push(buffer);
+    if (local->count > kMaxLocal) local->SpillHalf();
   }
 
  private:
-  int64_t count_;
+  static constexpr int kMaxLocal = 16;
+  static constexpr int kBatch = 16;
+
+  struct SharedList {
+    absl::Mutex mu;
+    TensorBuffer* head ABSL_GUARDED_BY(mu) = nullptr;
+    int count ABSL_GUARDED_BY(mu) = 0;
+
+    void PutChain(TensorBuffer* first, TensorBuffer* last, int n) {
+      absl::MutexLock lock(&mu);
+      last->next_free_ = head;
+      head = first;
+      count += n;
+    }
+    // Up to kBatch headers as a chain; null when empty.
+    TensorBuffer* TakeBatch(int* n) {
+      absl::MutexLock lock(&mu);
+      TensorBuffer* first = head;
+      TensorBuffer* last = nullptr;
+      *n = 0;
+      for (TensorBuffer* b = head; b != nullptr && *n < kBatch; b = b->next_free_) {
+        last = b;
+        ++*n;
+      }
+      if (last == nullptr) return nullptr;
+      head = last->next_free_;
+      last->next_free_ = nullptr;
+      count -= *n;
+      return first;
+    }
+  };
+  // Never destroyed: buffers may be released during static destruction.
+  static SharedList& Shared() {
+    static SharedList* list = new SharedList;
+    return *list;
+  }
+
+  struct LocalList {
+    TensorBuffer* head = nullptr;
+    int count = 0;
+    TensorBuffer* Pop() {
+      TensorBuffer* b = head;
+      head = b->next_free_;
+      --count;
+      return b;
+    }
+    void Push(TensorBuffer* b) {
+      b->next_free_ = head;
+      head = b;
+      ++count;
+    }
+    void SpillHalf() {
+      const int n = count / 2;
+      TensorBuffer* first = head;
+      TensorBuffer* last = head;
+      for (int i = 1; i < n; ++i) last = last->next_free_;
+      head = last->next_free_;
+      count -= n;
+      Shared().PutChain(first, last, n);
+    }
+    ~LocalList() {
+      if (head == nullptr) return;
+      TensorBuffer* last = head;
+      while (last->next_free_ != nullptr) last = last->next_free_;
+      Shared().PutChain(head, last, count);
+      head = nullptr;
+      count = 0;
+    }
+  };
+  // Null once this thread's list has been destroyed (a tensor released by a later
+  // thread-exit destructor goes to the shared list).
+  static LocalList* Local() {
+    thread_local bool destroyed = false;
+    thread_local struct Holder {
+      LocalList list;
+      bool* destroyed_flag;
+      ~Holder() { *destroyed_flag = true; }
+    } holder{LocalList{}, &destroyed};
+    return destroyed ? nullptr : &holder.list;
+  }
+
+  static TensorBuffer* GetSlow(LocalList* local) {
+    int n = 0;
+    TensorBuffer* chain = Shared().TakeBatch(&n);
+    if (chain == nullptr) {
+      // A new slab, linked into a chain.
+      TensorBuffer* slab = new TensorBuffer[kBatch];
+      for (int i = 0; i + 1 < kBatch; ++i) slab[i].next_free_ = &slab[i + 1];
+      chain = slab;
+      n = kBatch;
+    }
+    TensorBuffer* first = chain;
+    TensorBuffer* rest = first->next_free_;
+    first->next_free_ = nullptr;
+    if (local != nullptr) {
+      for (TensorBuffer* b = rest; b != nullptr;) {
+        TensorBuffer* next = b->next_free_;
+        local->Push(b);
+        b = next;
+      }
+    } else if (rest != nullptr) {
+      TensorBuffer* last = rest;
+      while (last->next_free_ != nullptr) last = last->next_free_;
+      Shared().PutChain(rest, last, n - 1);
+    }
+    return first;
+  }
 };
 
-}  // namespace
+TensorBuffer* TensorBuffer::New(Allocator* allocator, size_t bytes) {
+  TensorBuffer* buffer = TensorBufferPool::Get();
+  buffer->allocator_ = allocator;
+  buffer->data_ = allocator->Allocate(bytes);
+  buffer->bytes_ = bytes;
+  buffer->num_strings_ = 0;
+  buffer->next_free_ = nullptr;
+  buffer->refs_.store(1, std::memory_order_relaxed);
+  return buffer;
+}
+
+TensorBuffer* TensorBuffer::NewStrings(int64_t count) {
+  // std::string objects only make sense in host memory, whatever device asked.
+  TensorBuffer* buffer = New(CpuAllocator::Get(), static_cast<size_t>(count) * sizeof(std::string));
+  if (buffer->data_ != nullptr) {
+    std::string* s = static_cast<std::string*>(buffer->data_);
+    for (int64_t i = 0; i < count; ++i) new (s + i) std::string();
+    buffer->num_strings_ = count;
+  }
+  return buffer;
+}
+
+void TensorBuffer::Destroy() const {
+  TensorBuffer* self = const_cast<TensorBuffer*>(this);
+  if (num_strings_ > 0) {
+    std::string* s = static_cast<std::string*>(data_);
+    for (int64_t i = 0; i < num_strings_; ++i) s[i].~basic_string();
+  }
+  allocator_->Deallocate(data_, bytes_);
+  self->data_ = nullptr;
+  self->allocator_ = nullptr;
+  TensorBufferPool::Put(self);
+}
 
 Tensor::Tensor(DataType dtype, TensorShape shape) : Tensor(CpuAllocator::Get(), dtype, std::move(shape)) {}
 
 Tensor::Tensor(Allocator* allocator, DataType dtype, TensorShape shape)
     : dtype_(dtype), shape_(std::move(shape)) {
   if (ABSL_PREDICT_FALSE(dtype == DT_STRING)) {
-    // std::string objects only make sense in host memory, whatever device asked.
-    buffer_ = std::make_shared<StringTensorBuffer>(CpuAllocator::Get(), num_elements());
+    buffer_ = TensorBuffer::NewStrings(num_elements());
     return;
   }
-  buffer_ = std::make_shared<TensorBuffer>(allocator, TotalBytes());
+  buffer_ = TensorBuffer::New(allocator, TotalBytes());
 }
 
 Tensor Tensor::Reshaped(TensorShape shape) const {

@@ -10,6 +10,7 @@
 #ifndef WEIR_RUNTIME_TENSOR_H_
 #define WEIR_RUNTIME_TENSOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,27 +25,80 @@
 
 namespace weir {
 
-// Owns one allocation and returns it to its allocator when the last reference goes. (String
-// tensors use a subclass, created through make_shared so the shared_ptr destroys it as such.)
+// Owns one allocation and returns it to its allocator when the last reference goes: the
+// header that Tensors sharing a buffer point at, with an intrusive reference count (no
+// shared_ptr control block). Headers are recycled through per-thread free lists, so making a
+// tensor in steady state takes nothing from the system allocator -- its data block comes from
+// the caching allocator, its header from the free list. A DT_STRING buffer constructs its
+// std::string elements when made and destroys them before the block goes back.
 class TensorBuffer {
  public:
-  TensorBuffer(Allocator* allocator, size_t bytes);
-  ~TensorBuffer();
+  // A buffer of `bytes` from `allocator` with one reference; data() is null when the allocator
+  // is out of memory (ok() is false then).
+  static TensorBuffer* New(Allocator* allocator, size_t bytes);
+  // `count` empty strings in host memory.
+  static TensorBuffer* NewStrings(int64_t count);
+
   TensorBuffer(const TensorBuffer&) = delete;
   TensorBuffer& operator=(const TensorBuffer&) = delete;
+
   void* data() const { return data_; }
   size_t size() const { return bytes_; }
   bool ok() const { return data_ != nullptr || bytes_ == 0; }
 
+  void Ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }
+  // Drops a reference; the last one frees the data and recycles the header.
+  void Unref() const {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) Destroy();
+  }
+  bool RefCountIsOne() const { return refs_.load(std::memory_order_acquire) == 1; }
+
  private:
-  Allocator* allocator_;
-  void* data_;
-  size_t bytes_;
+  friend class TensorBufferPool;
+  TensorBuffer() = default;
+  void Destroy() const;
+
+  Allocator* allocator_ = nullptr;
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  int64_t num_strings_ = 0;  // DT_STRING: std::string objects constructed in data_
+  mutable std::atomic<int32_t> refs_{0};
+  TensorBuffer* next_free_ = nullptr;  // while on a free list
 };
 
 class Tensor {
  public:
   Tensor() : dtype_(DT_INVALID) {}
+  Tensor(const Tensor& other) : dtype_(other.dtype_), shape_(other.shape_), buffer_(other.buffer_) {
+    if (buffer_ != nullptr) buffer_->Ref();
+  }
+  Tensor(Tensor&& other) noexcept
+      : dtype_(other.dtype_), shape_(std::move(other.shape_)), buffer_(other.buffer_) {
+    other.dtype_ = DT_INVALID;
+    other.buffer_ = nullptr;
+  }
+  Tensor& operator=(const Tensor& other) {
+    if (other.buffer_ != nullptr) other.buffer_->Ref();
+    if (buffer_ != nullptr) buffer_->Unref();
+    dtype_ = other.dtype_;
+    shape_ = other.shape_;
+    buffer_ = other.buffer_;
+    return *this;
+  }
+  Tensor& operator=(Tensor&& other) noexcept {
+    if (this != &other) {
+      if (buffer_ != nullptr) buffer_->Unref();
+      dtype_ = other.dtype_;
+      shape_ = std::move(other.shape_);
+      buffer_ = other.buffer_;
+      other.dtype_ = DT_INVALID;
+      other.buffer_ = nullptr;
+    }
+    return *this;
+  }
+  ~Tensor() {
+    if (buffer_ != nullptr) buffer_->Unref();
+  }
   // Allocates an uninitialized tensor from the host allocator (DT_STRING: empty strings).
   Tensor(DataType dtype, TensorShape shape);
   Tensor(Allocator* allocator, DataType dtype, TensorShape shape);
@@ -80,7 +134,7 @@ class Tensor {
   Tensor Reshaped(TensorShape shape) const;
   bool SharesBufferWith(const Tensor& other) const { return buffer_ == other.buffer_; }
   // True when no other Tensor shares the buffer (an in-place update is invisible to others).
-  bool RefCountIsOne() const { return buffer_ != nullptr && buffer_.use_count() == 1; }
+  bool RefCountIsOne() const { return buffer_ != nullptr && buffer_->RefCountIsOne(); }
   Tensor DeepCopy() const;
 
   // Decodes tensor_content or the typed value fields, string_val for DT_STRING (the last
@@ -98,7 +152,7 @@ class Tensor {
  private:
   DataType dtype_;
   TensorShape shape_;
-  std::shared_ptr<TensorBuffer> buffer_;
+  TensorBuffer* buffer_ = nullptr;  // one reference held
 };
 
 template <typename T>
