@@ -203,8 +203,12 @@ class Executor::StepState {
       // scheduled, so the step cannot finish while one still waits. After a release that
       // ends the step nothing here touches the state again.
       const int readied = static_cast<int>(stack.size() - mark);
-      if (readied != 1) AddOutstanding(readied - 1);
-      KeepOrSchedule(stack, mark, /*busy=*/head < mark);
+      if (readied == 0) {
+        AddOutstanding(-1);  // may end the step: no member access after it
+      } else {
+        if (readied > 1) AddOutstanding(readied - 1);
+        KeepOrSchedule(stack, mark, /*busy=*/head < mark);
+      }
       if (head == stack.size()) {
         stack.resize(base);
         head = base;
@@ -386,7 +390,11 @@ class Executor::StepState {
     Propagate(k, /*dead=*/false, call.start_ns, times, stack, base);
     call.ctx.reset();
     const int readied = static_cast<int>(stack.size() - base);
-    if (readied != 1) AddOutstanding(readied - 1);
+    if (readied == 0) {
+      AddOutstanding(-1);  // may end the step: no member access after it
+      return;
+    }
+    if (readied > 1) AddOutstanding(readied - 1);
     Dispatch(stack, base);
   }
 
