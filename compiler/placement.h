@@ -9,7 +9,7 @@
 //     when present) with kernels for the whole group, else the CPU.
 // A request no device satisfies is an error naming the node and the device it asked for,
 // unless soft placement is on, which falls back to rule 3 (the default: no GPU present means
-// CPU only, with no error). Copy insertion at device boundaries comes with the GPU device.
+// CPU only, with no error). Copies at device boundaries: partition.h.
 #ifndef WEIR_COMPILER_PLACEMENT_H_
 #define WEIR_COMPILER_PLACEMENT_H_
 

@@ -20,11 +20,16 @@
 
 namespace weir {
 
+class Rendezvous;
+
 // Tensors passed into and out of one step: the session's feeds become _Arg kernels reading
-// `args`, its fetches _Retval kernels writing `retvals`.
+// `args`, its fetches _Retval kernels writing `retvals`. A plan partitioned over several
+// devices shares one frame among its partitions' executors, with the step's rendezvous where
+// their _Send and _Recv kernels meet (null for a one-device plan).
 struct CallFrame {
   std::vector<Tensor> args;
   std::vector<Tensor> retvals;
+  Rendezvous* rendezvous = nullptr;
 };
 
 // What a kernel may read when it is created.

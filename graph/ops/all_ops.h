@@ -24,6 +24,7 @@ void RegisterImageOps(OpRegistry& registry);  // image_ops.cc: ResizeBilinear, R
 void RegisterEinsumOps(OpRegistry& registry);  // einsum_ops.cc: Einsum
 void RegisterFusedOps(OpRegistry& registry);  // fused_ops.cc: _FusedMatMul, _FusedConv2D, ...
 void RegisterLoggingOps(OpRegistry& registry);  // logging_ops.cc: Assert
+void RegisterSendRecvOps(OpRegistry& registry);  // sendrecv_ops.cc: _Send, _Recv
 
 inline void RegisterAllOps(OpRegistry& registry) {
   RegisterCoreOps(registry);
@@ -44,6 +45,7 @@ inline void RegisterAllOps(OpRegistry& registry) {
   RegisterEinsumOps(registry);
   RegisterFusedOps(registry);
   RegisterLoggingOps(registry);
+  RegisterSendRecvOps(registry);
 }
 
 }  // namespace weir

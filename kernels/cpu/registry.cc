@@ -27,6 +27,7 @@ void RegisterCpuKernels(KernelRegistry& registry) {
   RegisterCpuEinsumKernels(registry);
   RegisterCpuTensorArrayKernels(registry);
   RegisterCpuLoggingKernels(registry);
+  RegisterCpuSendRecvKernels(registry);
 }
 
 }  // namespace weir

@@ -33,6 +33,7 @@ void RegisterCpuImageKernels(KernelRegistry& registry);        // image_kernels.
 void RegisterCpuEinsumKernels(KernelRegistry& registry);       // einsum_kernels.cc
 void RegisterCpuTensorArrayKernels(KernelRegistry& registry);  // tensor_array_kernels.cc
 void RegisterCpuLoggingKernels(KernelRegistry& registry);      // logging_kernels.cc (Assert)
+void RegisterCpuSendRecvKernels(KernelRegistry& registry);     // sendrecv_kernels.cc
 
 }  // namespace weir
 

@@ -1,0 +1,88 @@
+// sendrecv_kernels.cc - _Send and _Recv on the CPU: the ends of an edge that partitioning cut
+// between devices, meeting in the step's rendezvous (runtime/rendezvous.h).
+//
+// CPU devices share host memory and the host allocator, so the receiver gets the sender's
+// tensor itself: no copy. A GPU's pair is where the copy would go: its _Send on the GPU copies
+// device-to-host (or its _Recv host-to-device) on the device's copy stream before handing
+// over, completing through the stream's event rather than a host sync.
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/cpu/registry.h"
+#include "runtime/rendezvous.h"
+
+namespace weir {
+namespace {
+
+absl::StatusOr<std::string> KeyFromAttrs(const KernelConstruction& c) {
+  std::string send_device, recv_device, tensor_name;
+  int64_t incarnation = 0;
+  for (auto s : {c.GetAttr("send_device", &send_device), c.GetAttr("recv_device", &recv_device),
+                 c.GetAttr("tensor_name", &tensor_name),
+                 c.GetAttr("send_device_incarnation", &incarnation)}) {
+    if (!s.ok()) return s;
+  }
+  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
+}
+
+absl::Status NoRendezvous() {
+  return absl::FailedPreconditionError(
+      "no rendezvous in this step: _Send/_Recv run only in a plan partitioned over devices");
+}
+
+class SendKernel : public OpKernel {
+ public:
+  SendKernel(const KernelConstruction& c, std::string key) : OpKernel(c), key_(std::move(key)) {}
+  absl::Status Compute(KernelContext* ctx) override {
+    Rendezvous* rendezvous = ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
+    if (rendezvous == nullptr) return NoRendezvous();
+    return rendezvous->Send(key_, ctx->input(0));
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  std::string key_;
+};
+
+// Completes when the value arrives, from the sender's thread: no thread waits for it.
+class RecvKernel : public AsyncOpKernel {
+ public:
+  RecvKernel(const KernelConstruction& c, std::string key) : AsyncOpKernel(c), key_(std::move(key)) {}
+  void ComputeAsync(KernelContext* ctx, DoneCallback done) override {
+    Rendezvous* rendezvous = ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
+    if (rendezvous == nullptr) {
+      ctx->SetStatus(NoRendezvous());
+      done();
+      return;
+    }
+    rendezvous->RecvAsync(key_, [ctx, done = std::move(done)](const absl::Status& status,
+                                                             const Tensor& value) {
+      if (status.ok()) {
+        ctx->set_output(0, value);
+      } else {
+        ctx->SetStatus(status);
+      }
+      done();
+    });
+  }
+
+ private:
+  std::string key_;
+};
+
+template <typename KernelClass>
+absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+  absl::StatusOr<std::string> key = KeyFromAttrs(c);
+  if (!key.ok()) return key.status();
+  return std::unique_ptr<OpKernel>(new KernelClass(c, *std::move(key)));
+}
+
+}  // namespace
+
+void RegisterCpuSendRecvKernels(KernelRegistry& registry) {
+  registry.Register({"_Send", kDeviceCpu, "", {}, Create<SendKernel>, /*handles_strings=*/true});
+  registry.Register({"_Recv", kDeviceCpu, "", {}, Create<RecvKernel>, /*handles_strings=*/true});
+}
+
+}  // namespace weir
