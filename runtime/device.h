@@ -38,8 +38,8 @@ class Device {
 
 class CpuDevice : public Device {
  public:
-  // `intra_op_threads` <= 0 means one per core.
-  explicit CpuDevice(int intra_op_threads = 0);
+  // `intra_op_threads` <= 0 means one per core. `index` names it "/device:CPU:<index>".
+  explicit CpuDevice(int intra_op_threads = 0, int index = 0);
   Allocator* allocator() override { return CpuAllocator::Get(); }
   int intra_op_threads() const override { return intra_op_threads_; }
 

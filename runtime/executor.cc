@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/ops/control_flow_ops.h"
+#include "runtime/rendezvous.h"
 
 namespace weir {
 
@@ -287,6 +288,18 @@ class Executor::StepState {
   bool Failed() const { return failed_.load(std::memory_order_acquire); }
 
   void Fail(absl::Status status) {
+    // A partition of a multi-device step: fail the receives waiting for this partition (and
+    // this partition's own), or the step would wait for values that never come.
+    Rendezvous* rendezvous = args_->frame != nullptr ? args_->frame->rendezvous : nullptr;
+    if (rendezvous != nullptr) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (status_.ok()) status_ = status;
+        failed_.store(true, std::memory_order_release);
+      }
+      rendezvous->StartAbort(status);
+      return;
+    }
     absl::MutexLock lock(&mu_);
     if (status_.ok()) status_ = std::move(status);
     failed_.store(true, std::memory_order_release);

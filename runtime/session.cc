@@ -7,11 +7,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "compiler/partition.h"
 #include "compiler/pipeline.h"
 #include "compiler/placement.h"
 #include "graph/convert.h"
 #include "graph/shape_inference.h"
 #include "kernels/registry.h"
+#include "runtime/rendezvous.h"
 
 namespace weir {
 
@@ -25,7 +27,14 @@ struct ExecutablePlan {
   absl::flat_hash_map<std::string, int> feed_index;
   absl::flat_hash_map<std::string, int> fetch_index;  // canonical name -> retval index
   int num_fetches = 0;
+  // A plan on one device (the usual case) has one executor and no partitions; a plan placed
+  // on several devices has one partition per device and no `executor`.
   std::unique_ptr<Executor> executor;
+  struct Partition {
+    std::string device;
+    std::unique_ptr<Executor> executor;
+  };
+  std::vector<Partition> partitions;
 
   // Call frames of finished steps, sized for this plan and empty, reused by later steps so a
   // Run does not allocate its argument and result vectors.
@@ -71,6 +80,74 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
   return v;
 }
 
+// One step of a partitioned plan: every partition's executor runs with the same call frame
+// and a fresh rendezvous. The calling thread runs the first partition; the inter-op pool (or,
+// with none, one thread per partition) the others -- a partition waiting for a _Recv holds no
+// thread, and the caller helps with queued pool work while it waits. The first partition to
+// fail aborts the rendezvous, so the others' pending receives fail and they finish too; the
+// step returns that first error.
+absl::Status RunPartitions(const ExecutablePlan& plan, const Executor::StepArgs& base,
+                           RunMetadata* metadata) {
+  const int n = static_cast<int>(plan.partitions.size());
+  Rendezvous rendezvous;
+  base.frame->rendezvous = &rendezvous;
+  std::vector<Executor::StepArgs> args(n, base);
+  std::vector<std::unique_ptr<StepStatsCollector>> stats;
+  if (metadata != nullptr) {
+    for (int p = 0; p < n; ++p) {
+      stats.push_back(std::make_unique<StepStatsCollector>(plan.partitions[p].device));
+      args[p].stats = stats.back().get();
+    }
+  }
+  struct Step {
+    const ExecutablePlan& plan;
+    std::vector<Executor::StepArgs>& args;
+    Rendezvous& rendezvous;
+    absl::Mutex mu;
+    int running ABSL_GUARDED_BY(mu) = 0;
+    void RunPartition(int p) {
+      absl::Status s = plan.partitions[p].executor->Run(args[p]);
+      if (!s.ok()) rendezvous.StartAbort(s);
+    }
+  } step{plan, args, rendezvous};
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&step.mu);
+    step.running = n - 1;
+  }
+  for (int p = 1; p < n; ++p) {
+    auto task = [s = &step, p] {
+      s->RunPartition(p);
+      absl::MutexLock lock(&s->mu);
+      --s->running;
+    };
+    if (base.pool != nullptr) {
+      base.pool->Schedule(task);
+    } else {
+      threads.emplace_back(task);
+    }
+  }
+  step.RunPartition(0);
+  auto others_done = [&step] {
+    absl::MutexLock lock(&step.mu);
+    return step.running == 0;
+  };
+  while (!others_done()) {
+    if (base.pool != nullptr && base.pool->TryRunOne()) continue;
+    absl::MutexLock lock(&step.mu);
+    step.mu.AwaitWithTimeout(absl::Condition(
+                                 +[](int* running) { return *running == 0; }, &step.running),
+                             absl::Microseconds(200));
+  }
+  for (std::thread& t : threads) t.join();
+  base.frame->rendezvous = nullptr;
+  if (metadata != nullptr) {
+    metadata->Clear();
+    for (auto& collector : stats) collector->Finish(metadata->mutable_step_stats());
+  }
+  return rendezvous.status();
+}
+
 }  // namespace
 
 Session::Session(std::unique_ptr<Graph> graph, const SessionOptions& options)
@@ -84,6 +161,9 @@ Session::Session(std::unique_ptr<Graph> graph, const SessionOptions& options)
   }();
   (void)detection_off;
   cpu_ = std::make_unique<CpuDevice>(options.intra_op_threads);
+  for (int i = 1; i < options.num_cpu_devices; ++i) {
+    more_cpus_.push_back(std::make_unique<CpuDevice>(options.intra_op_threads, i));
+  }
   if (options.inter_op_pool != nullptr) {
     // The caller's pool: an aliasing pointer with no owner, so nothing here destroys it.
     inter_op_pool_ = std::shared_ptr<ThreadPool>(std::shared_ptr<ThreadPool>(),
@@ -242,6 +322,7 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
   }
 
   std::vector<Device*> devices = {cpu_.get()};
+  for (const auto& cpu : more_cpus_) devices.push_back(cpu.get());
   PlacementOptions placement;
   placement.allow_soft_placement = options_.allow_soft_placement;
   if (auto s = PlaceNodes(*graph, devices, DefaultKernelRegistry(), placement); !s.ok()) return s;
@@ -250,6 +331,19 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
       options_.placement_log(absl::StrCat(node->name(), ": (", node->op(), "): ",
                                           node->assigned_device()));
     }
+  }
+  if (IsMultiDevice(*graph)) {
+    absl::StatusOr<std::vector<GraphPartition>> parts = PartitionGraph(*graph);
+    if (!parts.ok()) return parts.status();
+    for (GraphPartition& part : *parts) {
+      // Every device is a CPU sharing host memory: each partition runs with the session's host
+      // device (its allocator and the variables). A GPU partition would get its own device.
+      absl::StatusOr<std::unique_ptr<Executor>> executor =
+          Executor::Create(std::move(part.graph), cpu_.get(), DefaultKernelRegistry());
+      if (!executor.ok()) return executor.status();
+      plan->partitions.push_back({part.device, *std::move(executor)});
+    }
+    return std::shared_ptr<const ExecutablePlan>(std::move(plan));
   }
   absl::StatusOr<std::unique_ptr<Executor>> executor =
       Executor::Create(std::move(graph), cpu_.get(), DefaultKernelRegistry());
@@ -422,15 +516,21 @@ absl::Status Session::Run(const RunOptions& run_options,
   if (run_options.timeout_in_ms > 0) {
     args.deadline = absl::Now() + absl::Milliseconds(run_options.timeout_in_ms);
   }
-  std::unique_ptr<StepStatsCollector> stats;
-  if (run_options.trace_level > RunOptions::kNoTrace && metadata != nullptr) {
-    stats = std::make_unique<StepStatsCollector>(cpu_->name());
-    args.stats = stats.get();
-  }
-  absl::Status step = plan->executor->Run(args);
-  if (stats != nullptr) {
-    metadata->Clear();
-    stats->Finish(metadata->mutable_step_stats());
+  const bool tracing = run_options.trace_level > RunOptions::kNoTrace && metadata != nullptr;
+  absl::Status step;
+  if (!plan->partitions.empty()) {
+    step = RunPartitions(*plan, args, tracing ? metadata : nullptr);
+  } else {
+    std::unique_ptr<StepStatsCollector> stats;
+    if (tracing) {
+      stats = std::make_unique<StepStatsCollector>(cpu_->name());
+      args.stats = stats.get();
+    }
+    step = plan->executor->Run(args);
+    if (stats != nullptr) {
+      metadata->Clear();
+      stats->Finish(metadata->mutable_step_stats());
+    }
   }
   if (!step.ok()) return step;
 

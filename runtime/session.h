@@ -54,6 +54,12 @@ struct SessionOptions {
   // instead of failing the compile (TensorFlow's allow_soft_placement). On by default: no GPU
   // present means CPU only, with no error.
   bool allow_soft_placement = true;
+  // CPU devices, /device:CPU:0 .. /device:CPU:<n-1> (TensorFlow's device_count={'CPU': n}).
+  // Nodes without a request run on CPU:0; a plan whose nodes are placed on several devices is
+  // partitioned, with _Send/_Recv pairs on the edges between them, and runs one executor per
+  // device. The CPU devices share host memory, the host allocator, the inter-op pool and the
+  // session's variables, so a transfer between them passes the tensor without copying.
+  int num_cpu_devices = 1;
   // When set, receives one line per node of every plan compiled, TensorFlow's
   // log_device_placement format: "name: (Op): /device:CPU:0".
   std::function<void(const std::string& line)> placement_log;
@@ -120,6 +126,9 @@ class Session {
   std::unique_ptr<Graph> graph_;
   SessionOptions options_;
   std::unique_ptr<CpuDevice> cpu_;
+  // /device:CPU:1 .. (SessionOptions::num_cpu_devices), for placement and names: their
+  // partitions run with cpu_'s allocator and resources.
+  std::vector<std::unique_ptr<CpuDevice>> more_cpus_;
   // Shared so a Run that started before Close keeps its pool until it returns. A caller's pool
   // (SessionOptions::inter_op_pool) sits here without ownership.
   std::shared_ptr<ThreadPool> inter_op_pool_ ABSL_GUARDED_BY(mu_);

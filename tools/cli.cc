@@ -43,7 +43,9 @@ constexpr char kUsage[] =
     "      --log-placement prints 'node: (Op): device' for every node of the compiled plan;\n"
     "      --no-soft-placement makes a request for a missing device an error;\n"
     "      --threads N sets both thread counts (0 = one per core); --inter-op-threads N and\n"
-    "      --intra-op-threads N set one of them (run and bench).\n"
+    "      --intra-op-threads N set one of them (run and bench);\n"
+    "      --cpu-devices N gives the session CPU devices /device:CPU:0..N-1 (default 1): nodes\n"
+    "      requesting /device:CPU:1 run there, with copies between devices (run and bench).\n"
     "  weir bench GRAPH --feed NAME=FILE.npy ... --fetch NAME[:i] ... [--runs N] [--warmup N]\n"
     "                   [--threads N] [--slowest N] [--init NODE ...] [--checkpoint FILE]\n"
     "                   [--opt-level N]\n"
@@ -126,6 +128,7 @@ struct RunFlags {
   int warmup = 10;
   int slowest = 0;  // bench: how many of the slowest nodes to list
   int opt_level = 2;  // SessionOptions::opt_level
+  int cpu_devices = 1;  // SessionOptions::num_cpu_devices
 };
 
 // Returns an empty string on success, else the usage error.
@@ -180,6 +183,9 @@ std::string ParseRunFlags(const std::vector<std::string>& args, bool bench, RunF
       if (std::string e = count("--intra-op-threads", &flags->intra_op_threads, 0); !e.empty()) {
         return e;
       }
+    } else if (TakeFlag(args, &i, "--cpu-devices", &value, &error)) {
+      if (!error.empty()) return error;
+      if (std::string e = count("--cpu-devices", &flags->cpu_devices, 1); !e.empty()) return e;
     } else if (TakeFlag(args, &i, "--opt-level", &value, &error)) {
       if (!error.empty()) return error;
       if (!absl::SimpleAtoi(value, &flags->opt_level) || flags->opt_level < 0 ||
@@ -221,6 +227,7 @@ absl::Status Prepare(const RunFlags& flags, std::unique_ptr<Session>* session,
   options.intra_op_threads = flags.intra_op_threads >= 0 ? flags.intra_op_threads : flags.threads;
   options.opt_level = flags.opt_level;
   options.allow_soft_placement = flags.soft_placement;
+  options.num_cpu_devices = flags.cpu_devices;
   if (flags.log_placement) {
     options.placement_log = [&log](const std::string& line) { log << line << "\n"; };
   }
