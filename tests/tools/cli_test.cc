@@ -292,3 +292,32 @@ TEST_CASE("--opt-level picks the pipeline for run and bench; level 0 and 2 agree
 
 }  // namespace
 }  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST_CASE("--cpu-devices N runs nodes pinned to /device:CPU:1 there; run and bench") {
+  std::string graph = WriteFile("two_cpus.pbtxt", R"pb(
+    node { name: "x" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 2 } }
+                                                float_val: 1 float_val: 2 } } } }
+    node { name: "a" op: "Square" input: "x" device: "/device:CPU:1"
+           attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "b" op: "Neg" input: "a" device: "/device:CPU:0"
+           attr { key: "T" value { type: DT_FLOAT } } }
+  )pb");
+  CliResult run = Cli({"run", graph, "--fetch", "b", "--cpu-devices", "2", "--log-placement",
+                       "--opt-level", "0"});
+  REQUIRE(run.rc == 0);
+  CHECK_THAT(run.out, Contains("a: (Square): /device:CPU:1") && Contains("[-1, -4]"));
+  CliResult bench = Cli({"bench", graph, "--fetch", "b", "--cpu-devices", "2", "--opt-level", "0",
+                         "--runs", "3", "--warmup", "1"});
+  CHECK(bench.rc == 0);
+  CHECK_THAT(bench.out, Contains("median_us="));
+  CliResult bad = Cli({"run", graph, "--fetch", "b", "--cpu-devices", "0"});
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Contains("--cpu-devices '0' should be an integer >= 1"));
+}
+
+}  // namespace
+}  // namespace weir
