@@ -212,6 +212,40 @@ TEST_CASE("real TensorFlow models run through a Session match TensorFlow's outpu
   }
 }
 
+// The compiler must not change what a model computes: levels 0 (prune only), 1 and 3 against
+// TensorFlow's outputs too (the test above runs the default, 2).
+TEST_CASE("real TensorFlow models match TensorFlow at every optimization level") {
+  for (const std::string& name : ModelFolders()) {
+    if (!Models().count(name)) continue;
+    const ModelSpec& spec = Models().at(name);
+    const std::string dir = std::string(kModelsDir) + "/" + name;
+    GraphDef def;
+    REQUIRE(ReadGraphDef(dir + "/model.pb", &def).ok());
+    for (int level : {0, 1, 3}) {
+      SessionOptions options;
+      options.opt_level = level;
+      auto session = Session::Create(def, options);
+      INFO(name << " level " << level << ": " << session.status().message());
+      REQUIRE(session.ok());
+      for (const Case& c : ReadManifest(dir)) {
+        if (c.fetches.empty()) continue;
+        std::vector<std::pair<std::string, Tensor>> feeds;
+        for (const auto& [node, file] : c.feeds) feeds.emplace_back(node, LoadNpy(file));
+        std::vector<std::string> fetch_names;
+        for (const auto& [node, file] : c.fetches) fetch_names.push_back(node);
+        std::vector<Tensor> outputs;
+        absl::Status st = (*session)->Run(feeds, fetch_names, {}, &outputs);
+        INFO(name << " level " << level << " case " << c.id << ": " << st.message());
+        REQUIRE(st.ok());
+        for (size_t k = 0; k < outputs.size(); ++k) {
+          INFO("fetch " << c.fetches[k].first);
+          CHECK(RelativeError(outputs[k], LoadNpy(c.fetches[k].second)) <= spec.rtol);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("real TensorFlow models give the same outputs from concurrent Run calls") {
   // Per-step state (loop frames, TensorArrays, dead branches) must not leak between steps.
   for (const std::string name : {"cond_v1", "lstm", "bert_encoder"}) {
