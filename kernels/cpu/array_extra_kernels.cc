@@ -143,7 +143,7 @@ class PackKernel : public OpKernel {
 // Copies consecutive chunks of `in` along `axis` into outputs with `sizes` entries each.
 absl::Status SplitInto(KernelContext* ctx, const Tensor& in, int axis,
                        const std::vector<int64_t>& sizes, bool keep_axis) {
-  const std::vector<int64_t>& dims = in.shape().dims();
+  const DimsView dims = in.shape().dims();
   const int64_t outer = Product(dims, 0, axis);
   const size_t inner_bytes = Product(dims, axis + 1, dims.size()) * DataTypeSize(in.dtype());
   const size_t row_bytes = dims[axis] * inner_bytes;
@@ -297,8 +297,8 @@ class GatherKernel : public OpKernel {
             indices.shape().ToString(), ", expected equal batch dimension ", k));
       }
     }
-    const std::vector<int64_t>& pd = params.shape().dims();
-    const std::vector<int64_t>& id = indices.shape().dims();
+    const DimsView pd = params.shape().dims();
+    const DimsView id = indices.shape().dims();
     std::vector<int64_t> out_dims(pd.begin(), pd.begin() + axis);
     out_dims.insert(out_dims.end(), id.begin() + batch_dims, id.end());
     out_dims.insert(out_dims.end(), pd.begin() + axis + 1, pd.end());

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
 
@@ -84,7 +85,7 @@ inline absl::Status CanonicalAxis(int64_t axis, int rank, absl::string_view what
   return absl::OkStatus();
 }
 
-inline int64_t Product(const std::vector<int64_t>& dims, size_t from, size_t to) {
+inline int64_t Product(absl::Span<const int64_t> dims, size_t from, size_t to) {
   int64_t p = 1;
   for (size_t k = from; k < to; ++k) p *= dims[k];
   return p;

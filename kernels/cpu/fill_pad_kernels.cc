@@ -326,7 +326,7 @@ class CumsumKernel : public OpKernel {
     if (auto s = CanonicalAxis(axis_value, in.rank(), "input 1 (axis)", &axis); !s.ok()) return s;
     absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), in.shape());
     if (!out.ok()) return out.status();
-    const std::vector<int64_t>& dims = in.shape().dims();
+    const DimsView dims = in.shape().dims();
     const int64_t outer = Product(dims, 0, axis), n = dims[axis];
     const int64_t inner = Product(dims, axis + 1, dims.size());
     const T* src = in.data<T>();
