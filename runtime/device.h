@@ -3,6 +3,7 @@
 #ifndef WEIR_RUNTIME_DEVICE_H_
 #define WEIR_RUNTIME_DEVICE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -30,10 +31,29 @@ class Device {
   // Variables and other state kept across steps; one per device per session.
   ResourceMgr* resource_manager() { return &resource_mgr_; }
 
+  // Expensive kernels running on this device right now, over all threads and steps. A kernel
+  // that parallelizes internally divides intra_op_threads() by it, so that two inter-op
+  // threads (or two concurrent Runs) each running a GEMM do not each start a full team and
+  // oversubscribe the cores. The executor counts with KernelScope.
+  int running_kernels() const { return running_kernels_.load(std::memory_order_relaxed); }
+  class KernelScope {
+   public:
+    explicit KernelScope(Device* device) : device_(device) {
+      device_->running_kernels_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~KernelScope() { device_->running_kernels_.fetch_sub(1, std::memory_order_relaxed); }
+    KernelScope(const KernelScope&) = delete;
+    KernelScope& operator=(const KernelScope&) = delete;
+
+   private:
+    Device* device_;
+  };
+
  private:
   std::string name_;
   std::string type_;
   ResourceMgr resource_mgr_;
+  std::atomic<int> running_kernels_{0};
 };
 
 class CpuDevice : public Device {

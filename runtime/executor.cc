@@ -466,7 +466,13 @@ class Executor::StepState {
                       item.num_outputs);
     const bool timed = args_->stats != nullptr || (measure_ && item.expensive);
     if (timed) times->start_ns = absl::GetCurrentTimeNanos();
-    absl::Status s = item.kernel->Compute(&ctx);
+    absl::Status s;
+    if (item.expensive) {
+      Device::KernelScope running(exec_.device_);
+      s = item.kernel->Compute(&ctx);
+    } else {
+      s = item.kernel->Compute(&ctx);
+    }
     if (timed) {
       times->end_ns = absl::GetCurrentTimeNanos();
       exec_.RecordCost(static_cast<int>(&item - exec_.items_.data()),

@@ -206,7 +206,9 @@ class BatchMatMulKernel : public OpKernel {
           " need ", layout.out.size(), " broadcast dimensions, expected at most ",
           DNNL_MAX_NDIMS - 2));
     }
-    absl::StatusOr<Primitive> primitive = GetPrimitive(layout, m, k, n);
+    const int team =
+        onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(output->num_elements()) * k);
+    absl::StatusOr<Primitive> primitive = GetPrimitive(layout, m, k, n, team);
     if (!primitive.ok()) return primitive.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, primitive->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
@@ -217,7 +219,6 @@ class BatchMatMulKernel : public OpKernel {
       dnnl::memory y_mem(primitive->y, engine, y.raw_data());
       dnnl::memory out_mem(primitive->out, engine, output->raw_data());
       dnnl::memory s_mem(primitive->scratchpad, engine, scratchpad.raw_data());
-      onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(output->num_elements()) * k);
       dnnl::stream& stream = ThreadStream();
       primitive->matmul.execute(stream, {{DNNL_ARG_SRC, x_mem},
                                          {DNNL_ARG_WEIGHTS, y_mem},
@@ -249,10 +250,10 @@ class BatchMatMulKernel : public OpKernel {
   }
 
   absl::StatusOr<Primitive> GetPrimitive(const BatchLayout& layout, int64_t m, int64_t k,
-                                         int64_t n) {
+                                         int64_t n, int team) {
     ShapeKey key = layout.x;
     key.insert(key.end(), layout.y.begin(), layout.y.end());
-    key.insert(key.end(), {m, k, n});
+    key.insert(key.end(), {m, k, n, team});
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;

@@ -180,7 +180,8 @@ class ConvBackpropKernel : public OpKernel {
       return absl::OkStatus();
     }
 
-    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out};
+    const int team = onednn::UseIntraOpThreads(ctx->device());
+    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out, team};
     absl::StatusOr<Primitive> p = GetPrimitive(key, groups, group_out, group_in, *gh, *gw);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
@@ -189,7 +190,6 @@ class ConvBackpropKernel : public OpKernel {
         onednn::AllocateScratch(ctx, p->reorder_weights ? p->weights.get_size() : 0);
     if (!weights.ok()) return weights.status();
     try {
-      onednn::UseIntraOpThreads(ctx->device());
       const dnnl::engine& engine = CpuEngine();
       dnnl::stream& stream = ThreadStream();
       dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
@@ -235,7 +235,7 @@ class ConvBackpropKernel : public OpKernel {
     // user -> primitive layout for backward data, primitive -> user for backward weights.
     dnnl::reorder reorder;
   };
-  using ShapeKey = std::array<int64_t, 8>;  // input N, H, W, C, then filter dims
+  using ShapeKey = std::array<int64_t, 9>;  // input N, H, W, C, filter dims, team size
 
   absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, int64_t groups, int64_t group_out,
                                          int64_t group_in, const SpatialGeometry& gh,
@@ -307,7 +307,7 @@ class ConvBackpropKernel : public OpKernel {
       return absl::InternalError(absl::StrCat(
           "oneDNN convolution backprop for input (N,H,W,C) [",
           absl::StrJoin(key.begin(), key.begin() + 4, ","), "] and filter [",
-          absl::StrJoin(key.begin() + 4, key.end(), ","), "] could not be created: ", e.what()));
+          absl::StrJoin(key.begin() + 4, key.begin() + 8, ","), "] could not be created: ", e.what()));
     }
     cache_.emplace(key, p);
     return p;
@@ -401,7 +401,8 @@ class PoolGradKernel : public OpKernel {
       return absl::OkStatus();
     }
 
-    const ShapeKey key{in_dims[l.n], in_dims[l.h], in_dims[l.w], in_dims[l.c]};
+    const int team = onednn::UseIntraOpThreads(ctx->device());
+    const ShapeKey key{in_dims[l.n], in_dims[l.h], in_dims[l.w], in_dims[l.c], team};
     absl::StatusOr<Primitive> p = GetPrimitive(key, *gh, *gw);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
@@ -413,7 +414,6 @@ class PoolGradKernel : public OpKernel {
         onednn::AllocateScratch(ctx, max_ ? p->workspace.get_size() : 0);
     if (!workspace.ok()) return workspace.status();
     try {
-      onednn::UseIntraOpThreads(ctx->device());
       const dnnl::engine& engine = CpuEngine();
       dnnl::stream& stream = ThreadStream();
       dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
@@ -450,7 +450,7 @@ class PoolGradKernel : public OpKernel {
     dnnl::memory::desc src, dst, workspace, scratchpad;
     size_t scratchpad_bytes = 0;  // the larger of the forward and backward scratchpads
   };
-  using ShapeKey = std::array<int64_t, 4>;  // batch, height, width, channels
+  using ShapeKey = std::array<int64_t, 5>;  // batch, height, width, channels, team size
 
   absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, const SpatialGeometry& gh,
                                          const SpatialGeometry& gw) {
@@ -489,7 +489,7 @@ class PoolGradKernel : public OpKernel {
       }
     } catch (const dnnl::error& e) {
       return absl::InternalError(absl::StrCat("oneDNN pooling backprop for input [",
-                                              absl::StrJoin(key, ","),
+                                              absl::StrJoin(key.begin(), key.begin() + 4, ","),
                                               "] could not be created: ", e.what()));
     }
     cache_.emplace(key, p);

@@ -194,7 +194,9 @@ class ConvKernel : public OpKernel {
       return absl::OkStatus();
     }
 
-    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out};
+    const int team = onednn::UseIntraOpThreads(
+        ctx->device(), 2.0 * static_cast<double>((*output)->num_elements()) * kh * kw * group_in);
+    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out, team};
     absl::StatusOr<Primitive> p = GetPrimitive(key, groups, group_out, group_in, *gh, *gw);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
@@ -203,8 +205,6 @@ class ConvKernel : public OpKernel {
         ctx, p->reorder_weights ? p->weights.get_size() : 0);
     if (!weights.ok()) return weights.status();
     try {
-      onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>((*output)->num_elements()) *
-                                                   kh * kw * group_in);
       const dnnl::engine& engine = CpuEngine();
       dnnl::stream& stream = ThreadStream();
       dnnl::memory src_mem(p->src, engine, input.raw_data());
@@ -236,7 +236,7 @@ class ConvKernel : public OpKernel {
     bool reorder_weights = false;
     dnnl::reorder reorder;
   };
-  using ShapeKey = std::array<int64_t, 8>;  // input N, H, W, C, then filter dims
+  using ShapeKey = std::array<int64_t, 9>;  // input N, H, W, C, filter dims, team size
 
   absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, int64_t groups, int64_t group_out,
                                          int64_t group_in, const SpatialGeometry& gh,
@@ -291,7 +291,7 @@ class ConvKernel : public OpKernel {
       return absl::InternalError(absl::StrCat(
           "oneDNN convolution for input (N,H,W,C) [",
           absl::StrJoin(key.begin(), key.begin() + 4, ","),
-          "] and filter [", absl::StrJoin(key.begin() + 4, key.end(), ","),
+          "] and filter [", absl::StrJoin(key.begin() + 4, key.begin() + 8, ","),
           "] could not be created: ", e.what()));
     }
     cache_.emplace(key, p);

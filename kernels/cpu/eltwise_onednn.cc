@@ -54,14 +54,14 @@ class OneDnnEltwiseKernel : public OpKernel {
     if (!y.ok()) return y.status();
     const int64_t n = x.num_elements();
     if (n == 0) return absl::OkStatus();
-    absl::StatusOr<Primitive> p = GetPrimitive(n);
+    const int team =
+        onednn::UseIntraOpThreads(ctx->device(), static_cast<double>(n) * algorithm_.flops_per_element);
+    absl::StatusOr<Primitive> p = GetPrimitive(n, team);
     if (!p.ok()) return p.status();
     try {
       const dnnl::engine& engine = onednn::CpuEngine();
       dnnl::memory src(p->desc, engine, x.raw_data());
       dnnl::memory dst(p->desc, engine, (*y)->raw_data());
-      onednn::UseIntraOpThreads(ctx->device(),
-                                static_cast<double>(n) * algorithm_.flops_per_element);
       dnnl::stream& stream = onednn::ThreadStream();
       p->eltwise.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
       stream.wait();
@@ -80,9 +80,10 @@ class OneDnnEltwiseKernel : public OpKernel {
     dnnl::memory::desc desc;
   };
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t n) {
+  absl::StatusOr<Primitive> GetPrimitive(int64_t n, int team) {
+    const std::pair<int64_t, int> key(n, team);
     absl::MutexLock lock(&mu_);
-    auto it = cache_.find(n);
+    auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     Primitive p;
     try {
@@ -96,14 +97,14 @@ class OneDnnEltwiseKernel : public OpKernel {
       return absl::InternalError(absl::StrCat("oneDNN eltwise ", algorithm_.op, " for ", n,
                                               " elements could not be created: ", e.what()));
     }
-    cache_.emplace(n, p);
+    cache_.emplace(key, p);
     return p;
   }
 
   const EltwiseAlgorithm& algorithm_;
   const bool expensive_;
   absl::Mutex mu_;
-  absl::flat_hash_map<int64_t, Primitive> cache_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<int64_t, int>, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -136,7 +136,8 @@ class FusedMatMulKernel : public OpKernel {
     if (!out.ok()) return out.status();
     if (m == 0 || n == 0) return absl::OkStatus();
     // k == 0 still runs the primitive: the product is zero, the bias and activation apply.
-    absl::StatusOr<Primitive> p = GetPrimitive(m, k, n);
+    const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
+    absl::StatusOr<Primitive> p = GetPrimitive(m, k, n, team);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
@@ -147,7 +148,6 @@ class FusedMatMulKernel : public OpKernel {
       dnnl::memory bias_mem(p->bias, engine, bias.raw_data());
       dnnl::memory c_mem(p->c, engine, (*out)->raw_data());
       dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
-      onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
       dnnl::stream& stream = ThreadStream();
       p->matmul.execute(stream, {{DNNL_ARG_SRC, a_mem},
                                  {DNNL_ARG_WEIGHTS, b_mem},
@@ -167,10 +167,10 @@ class FusedMatMulKernel : public OpKernel {
     dnnl::memory::desc a, b, bias, c, scratchpad;
     size_t scratchpad_bytes = 0;
   };
-  using ShapeKey = std::array<int64_t, 3>;  // m, k, n
+  using ShapeKey = std::array<int64_t, 4>;  // m, k, n, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n) {
-    const ShapeKey key{m, k, n};
+  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team) {
+    const ShapeKey key{m, k, n, team};
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
@@ -278,7 +278,9 @@ class FusedConvKernel : public OpKernel {
     if (!output.ok()) return output.status();
     if ((*output)->num_elements() == 0) return absl::OkStatus();
 
-    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out};
+    const int team = onednn::UseIntraOpThreads(
+        ctx->device(), 2.0 * static_cast<double>((*output)->num_elements()) * kh * kw * group_in);
+    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out, team};
     absl::StatusOr<Primitive> p =
         GetPrimitive(key, groups, group_out, group_in, *gh, *gw, filter);
     if (!p.ok()) return p.status();
@@ -289,8 +291,6 @@ class FusedConvKernel : public OpKernel {
         onednn::AllocateScratch(ctx, reorder_now ? p->weights.get_size() : 0);
     if (!weights.ok()) return weights.status();
     try {
-      onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>((*output)->num_elements()) *
-                                                   kh * kw * group_in);
       const dnnl::engine& engine = CpuEngine();
       dnnl::stream& stream = ThreadStream();
       dnnl::memory src_mem(p->src, engine, input.raw_data());
@@ -330,7 +330,7 @@ class FusedConvKernel : public OpKernel {
     // The Const filter already in `weights` layout (shared by copies of this entry).
     std::shared_ptr<const std::vector<float>> const_weights;
   };
-  using ShapeKey = std::array<int64_t, 8>;  // input N, H, W, C, then filter dims
+  using ShapeKey = std::array<int64_t, 9>;  // input N, H, W, C, filter dims, team size
 
   absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, int64_t groups, int64_t group_out,
                                          int64_t group_in, const SpatialGeometry& gh,
@@ -392,7 +392,7 @@ class FusedConvKernel : public OpKernel {
       return absl::InternalError(absl::StrCat(
           "oneDNN fused convolution for input (N,H,W,C) [",
           absl::StrJoin(key.begin(), key.begin() + 4, ","), "] and filter [",
-          absl::StrJoin(key.begin() + 4, key.end(), ","), "] could not be created: ", e.what()));
+          absl::StrJoin(key.begin() + 4, key.begin() + 8, ","), "] could not be created: ", e.what()));
     }
     cache_.emplace(key, p);
     return p;

@@ -44,7 +44,8 @@ class MatMulKernel : public OpKernel {
       return absl::OkStatus();
     }
 
-    absl::StatusOr<Primitive> primitive = GetPrimitive(m, k, n);
+    const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
+    absl::StatusOr<Primitive> primitive = GetPrimitive(m, k, n, team);
     if (!primitive.ok()) return primitive.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, primitive->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
@@ -55,7 +56,6 @@ class MatMulKernel : public OpKernel {
       dnnl::memory b_mem(primitive->b, engine, b.raw_data());
       dnnl::memory c_mem(primitive->c, engine, (*product)->raw_data());
       dnnl::memory s_mem(primitive->scratchpad, engine, scratchpad.raw_data());
-      onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
       dnnl::stream& stream = ThreadStream();
       primitive->matmul.execute(stream, {{DNNL_ARG_SRC, a_mem},
                                          {DNNL_ARG_WEIGHTS, b_mem},
@@ -75,10 +75,10 @@ class MatMulKernel : public OpKernel {
     dnnl::memory::desc a, b, c, scratchpad;
     size_t scratchpad_bytes = 0;
   };
-  using ShapeKey = std::array<int64_t, 3>;  // m, k, n
+  using ShapeKey = std::array<int64_t, 4>;  // m, k, n, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n) {
-    const ShapeKey key{m, k, n};
+  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team) {
+    const ShapeKey key{m, k, n, team};
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;

@@ -145,7 +145,9 @@ class OneDnnSoftmaxKernel : public OpKernel {
     if (in.num_elements() == 0) return absl::OkStatus();
     const int64_t depth = in.dim(in.rank() - 1);
     const int64_t rows = in.num_elements() / depth;
-    absl::StatusOr<Primitive> p = GetPrimitive(rows, depth);
+    // About 10 operations per element (max, subtract, exp, sum, scale).
+    const int team = onednn::UseIntraOpThreads(ctx->device(), 10.0 * static_cast<double>(in.num_elements()));
+    absl::StatusOr<Primitive> p = GetPrimitive(rows, depth, team);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
@@ -154,8 +156,6 @@ class OneDnnSoftmaxKernel : public OpKernel {
       dnnl::memory src(p->desc, engine, in.raw_data());
       dnnl::memory dst(p->desc, engine, (*out)->raw_data());
       dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
-      // About 10 operations per element (max, subtract, exp, sum, scale).
-      onednn::UseIntraOpThreads(ctx->device(), 10.0 * static_cast<double>(in.num_elements()));
       dnnl::stream& stream = onednn::ThreadStream();
       p->softmax.execute(stream,
                          {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, s_mem}});
@@ -173,8 +173,8 @@ class OneDnnSoftmaxKernel : public OpKernel {
     size_t scratchpad_bytes = 0;
   };
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t rows, int64_t depth) {
-    const std::pair<int64_t, int64_t> key(rows, depth);
+  absl::StatusOr<Primitive> GetPrimitive(int64_t rows, int64_t depth, int team) {
+    const std::array<int64_t, 3> key{rows, depth, team};
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
@@ -199,7 +199,7 @@ class OneDnnSoftmaxKernel : public OpKernel {
   }
 
   absl::Mutex mu_;
-  absl::flat_hash_map<std::pair<int64_t, int64_t>, Primitive> cache_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::array<int64_t, 3>, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 // One row per dtype, all under the type attr "T".

@@ -40,14 +40,27 @@ void SetTeamSize(int wanted) {
   }
 }
 
+// The device's threads shared among the expensive kernels running on it now (this one
+// included; 0 outside an executor, e.g. a kernel test, counts as 1).
+int FairShare(const Device* device) {
+  const int running = std::max(1, device->running_kernels());
+  return std::max(1, device->intra_op_threads() / running);
+}
+
 }  // namespace
 
-void UseIntraOpThreads(const Device* device) { SetTeamSize(device->intra_op_threads()); }
+int UseIntraOpThreads(const Device* device) {
+  const int team = FairShare(device);
+  SetTeamSize(team);
+  return team;
+}
 
-void UseIntraOpThreads(const Device* device, double flops) {
+int UseIntraOpThreads(const Device* device, double flops) {
   const double by_work = flops / kFlopsPerThread;
-  const int limit = device->intra_op_threads();
-  SetTeamSize(by_work >= limit ? limit : std::max(1, static_cast<int>(by_work)));
+  const int limit = FairShare(device);
+  const int team = by_work >= limit ? limit : std::max(1, static_cast<int>(by_work));
+  SetTeamSize(team);
+  return team;
 }
 
 }  // namespace onednn

@@ -21,18 +21,23 @@ dnnl::stream& ThreadStream();
 // two threads). An empty tensor for 0 bytes; ResourceExhausted when memory runs out.
 absl::StatusOr<Tensor> AllocateScratch(KernelContext* ctx, size_t bytes);
 
-// Sizes oneDNN's thread team for the calling thread to the device's intra_op_threads.
+// Sizes oneDNN's thread team for the calling thread and returns the size: the device's
+// intra_op_threads, divided among the expensive kernels running on the device right now (two
+// inter-op threads each running a GEMM get a team of one each instead of oversubscribing the
+// cores with two teams of two).
 // Debian's oneDNN runs on OpenMP, whose team size is a per-calling-thread setting. Without
 // this every executor thread that calls oneDNN gets a team as large as the machine, and on a
 // busy 2-core machine spinning team members starve each other: the benchmark measured an MLP at
 // batch 1 going from 93 us to 24 ms with --threads 2.
-void UseIntraOpThreads(const Device* device);
-// The same, sized to the work: one thread per kFlopsPerThread of floating-point work, at most
-// the device's count. A team for a tiny GEMM costs more in fork/join and, on a shared machine,
-// in descheduled spinning members than it saves: the brief's training step (32x784x64 GEMMs)
-// ran 25x slower at 2 threads than at 1 while the 2 cores were also compiling.
-inline constexpr double kFlopsPerThread = 8e6;
-void UseIntraOpThreads(const Device* device, double flops);
+// Call it before creating (or looking up) the primitive, and make the returned size part of
+// the primitive cache's key: oneDNN splits a convolution's work for the team size current
+// when the primitive is created and keeps that split, so a primitive created under a team of
+// one stays on one thread (the benchmark CNN at batch 1 and 2 threads: 620 -> 380 us).
+int UseIntraOpThreads(const Device* device);
+// The same, sized to the work as well: one thread per kFlopsPerThread of floating-point work.
+// A team for a tiny GEMM costs more in fork/join than it saves.
+inline constexpr double kFlopsPerThread = 2e6;
+int UseIntraOpThreads(const Device* device, double flops);
 
 }  // namespace onednn
 }  // namespace weir

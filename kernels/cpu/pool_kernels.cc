@@ -69,15 +69,15 @@ class PoolKernel : public OpKernel {
     if (!output.ok()) return output.status();
     if ((*output)->num_elements() == 0) return absl::OkStatus();
 
-    const ShapeKey key{batch, in_h, in_w, channels};
+    // A pooling window costs about one operation per input element it covers.
+    const int team = onednn::UseIntraOpThreads(
+        ctx->device(), static_cast<double>((*output)->num_elements()) * ksize[l.h] * ksize[l.w]);
+    const ShapeKey key{batch, in_h, in_w, channels, team};
     absl::StatusOr<Primitive> p = GetPrimitive(key, *gh, *gw);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
     try {
-      // A pooling window costs about one operation per input element it covers.
-      onednn::UseIntraOpThreads(ctx->device(), static_cast<double>((*output)->num_elements()) *
-                                                   ksize[l.h] * ksize[l.w]);
       const dnnl::engine& engine = CpuEngine();
       dnnl::stream& stream = ThreadStream();
       dnnl::memory src_mem(p->src, engine, input.raw_data());
@@ -99,7 +99,7 @@ class PoolKernel : public OpKernel {
     dnnl::memory::desc src, dst, scratchpad;
     size_t scratchpad_bytes = 0;
   };
-  using ShapeKey = std::array<int64_t, 4>;  // batch, height, width, channels
+  using ShapeKey = std::array<int64_t, 5>;  // batch, height, width, channels, team size
 
   absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, const SpatialGeometry& gh,
                                          const SpatialGeometry& gw) {
@@ -126,7 +126,7 @@ class PoolKernel : public OpKernel {
       p.pool = dnnl::pooling_forward(pd);
     } catch (const dnnl::error& e) {
       return absl::InternalError(absl::StrCat("oneDNN pooling for input [",
-                                              absl::StrJoin(key, ","),
+                                              absl::StrJoin(key.begin(), key.begin() + 4, ","),
                                               "] could not be created: ", e.what()));
     }
     cache_.emplace(key, p);
