@@ -1,0 +1,465 @@
+// gpu_device.cc - The CUDA GPU device: discovery, memory, streams, events, cuBLAS, copies.
+// Without CUDA (WEIR_HAVE_CUDA undefined) only the "no GPU" answers are compiled.
+#include "runtime/gpu/gpu_device.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/base/internal/raw_logging.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+#ifdef WEIR_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "runtime/gpu/cuda_status.h"
+#endif
+
+namespace weir {
+
+namespace {
+
+std::string GpuName(int ordinal) { return absl::StrCat("/device:GPU:", ordinal); }
+
+absl::Status ValidateOptions(const GpuOptions& o) {
+  if (o.memory_limit_bytes == 0 && !(o.memory_fraction > 0.0 && o.memory_fraction <= 1.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "GpuOptions::memory_fraction must be in (0, 1], found ", o.memory_fraction));
+  }
+  if (o.initial_region_bytes == 0) {
+    return absl::InvalidArgumentError("GpuOptions::initial_region_bytes must be > 0, found 0");
+  }
+  if (o.host_memory_limit_bytes == 0) {
+    return absl::InvalidArgumentError("GpuOptions::host_memory_limit_bytes must be > 0, found 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCopyArgs(const char* what, const void* src, const void* dst, size_t bytes) {
+  if (bytes > 0 && (src == nullptr || dst == nullptr)) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " of ", bytes, " bytes with a null ",
+                                                   src == nullptr ? "source" : "destination"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+#ifdef WEIR_HAVE_CUDA
+
+namespace {
+
+// Device memory for the BFC allocator. Failures return nullptr (the BFC tries smaller regions
+// or reports out of memory); CUDA's last-error slot is cleared so the failure is not reported
+// again by an unrelated later check.
+class CudaDeviceSubAllocator : public SubAllocator {
+ public:
+  explicit CudaDeviceSubAllocator(int ordinal) : ordinal_(ordinal) {}
+  void* Alloc(size_t bytes) override {
+    void* ptr = nullptr;
+    if (cudaSetDevice(ordinal_) != cudaSuccess || cudaMalloc(&ptr, bytes) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return nullptr;
+    }
+    return ptr;
+  }
+  void Free(void* ptr, size_t bytes) override {
+    cudaError_t error = cudaSetDevice(ordinal_);
+    if (error == cudaSuccess) error = cudaFree(ptr);
+    if (error != cudaSuccess) {
+      (void)cudaGetLastError();
+      ABSL_RAW_LOG(ERROR, "/device:GPU:%d: cudaFree(%zu bytes) failed: %s", ordinal_, bytes,
+                   cudaGetErrorString(error));
+    }
+  }
+  std::string Name() const override { return "gpu"; }
+
+ private:
+  int ordinal_;
+};
+
+// Page-locked host memory, so copies from and to it run asynchronously (DMA, no staging).
+class CudaPinnedHostSubAllocator : public SubAllocator {
+ public:
+  void* Alloc(size_t bytes) override {
+    void* ptr = nullptr;
+    // Portable: pinned for every CUDA context, not only the current device's.
+    if (cudaHostAlloc(&ptr, bytes, cudaHostAllocPortable) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return nullptr;
+    }
+    return ptr;
+  }
+  void Free(void* ptr, size_t bytes) override {
+    cudaError_t error = cudaFreeHost(ptr);
+    if (error != cudaSuccess) {
+      (void)cudaGetLastError();
+      ABSL_RAW_LOG(ERROR, "cudaFreeHost(%zu bytes) failed: %s", bytes, cudaGetErrorString(error));
+    }
+  }
+  std::string Name() const override { return "pinned host"; }
+};
+
+absl::StatusOr<int> QueryDeviceCount() {
+  int count = 0;
+  absl::Status status = CudaStatus(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  if (!status.ok()) return absl::UnavailableError(absl::StrCat("no GPU: ", status.message()));
+  return count;
+}
+
+void HostCallbackTrampoline(void* arg) {
+  auto* fn = static_cast<absl::AnyInvocable<void() &&>*>(arg);
+  std::move (*fn)();
+  delete fn;
+}
+
+}  // namespace
+
+int GpuDeviceCount() {
+  absl::StatusOr<int> count = QueryDeviceCount();
+  return count.ok() && *count > 0 ? *count : 0;
+}
+
+// ---- GpuEvent ----
+
+absl::StatusOr<GpuEvent> GpuEvent::Create() {
+  GpuEvent event;
+  cudaEvent_t e = nullptr;
+  absl::Status status = CudaStatus(cudaEventCreateWithFlags(&e, cudaEventDisableTiming),
+                                   "cudaEventCreateWithFlags");
+  if (!status.ok()) return status;
+  event.event_ = e;
+  return event;
+}
+
+GpuEvent& GpuEvent::operator=(GpuEvent&& other) noexcept {
+  if (this != &other) {
+    if (event_ != nullptr) (void)cudaEventDestroy(event_);
+    event_ = other.event_;
+    other.event_ = nullptr;
+  }
+  return *this;
+}
+
+GpuEvent::~GpuEvent() {
+  if (event_ != nullptr) (void)cudaEventDestroy(event_);
+}
+
+absl::Status GpuEvent::Record(CUstream_st* stream) {
+  if (event_ == nullptr) return absl::FailedPreconditionError("Record on an empty GpuEvent");
+  return CudaStatus(cudaEventRecord(event_, stream), "cudaEventRecord");
+}
+
+absl::Status GpuEvent::WaitOn(CUstream_st* stream) const {
+  if (event_ == nullptr) return absl::FailedPreconditionError("WaitOn on an empty GpuEvent");
+  return CudaStatus(cudaStreamWaitEvent(stream, event_, 0), "cudaStreamWaitEvent");
+}
+
+absl::StatusOr<bool> GpuEvent::IsDone() const {
+  if (event_ == nullptr) return absl::FailedPreconditionError("IsDone on an empty GpuEvent");
+  cudaError_t error = cudaEventQuery(event_);
+  if (error == cudaErrorNotReady) return false;
+  absl::Status status = CudaStatus(error, "cudaEventQuery");
+  if (!status.ok()) return status;
+  return true;
+}
+
+absl::Status GpuEvent::Synchronize() const {
+  if (event_ == nullptr) return absl::FailedPreconditionError("Synchronize on an empty GpuEvent");
+  return CudaStatus(cudaEventSynchronize(event_), "cudaEventSynchronize");
+}
+
+// ---- GpuDevice ----
+
+GpuDevice::GpuDevice(int ordinal, const GpuOptions& options)
+    : Device(GpuName(ordinal), kDeviceGpu), ordinal_(ordinal), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<GpuDevice>> GpuDevice::Create(int ordinal,
+                                                             const GpuOptions& options) {
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  if (ordinal < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("GPU ordinal must be >= 0, found ", ordinal));
+  }
+  absl::StatusOr<int> count = QueryDeviceCount();
+  if (!count.ok()) return count.status();
+  if (ordinal >= *count) {
+    return absl::UnavailableError(absl::StrCat(GpuName(ordinal), " does not exist: this machine has ",
+                                               *count, " GPU", *count == 1 ? "" : "s"));
+  }
+  std::unique_ptr<GpuDevice> device(new GpuDevice(ordinal, options));
+  if (absl::Status s = device->Init(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(device->name(), ": ", s.message()));
+  }
+  return device;
+}
+
+absl::Status GpuDevice::Activate() const {
+  return CudaStatus(cudaSetDevice(ordinal_), absl::StrCat("cudaSetDevice(", ordinal_, ")"));
+}
+
+absl::Status GpuDevice::Init() {
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  int major = 0, minor = 0;
+  if (absl::Status s = CudaStatus(
+          cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ordinal_),
+          "cudaDeviceGetAttribute(compute capability major)");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CudaStatus(
+          cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ordinal_),
+          "cudaDeviceGetAttribute(compute capability minor)");
+      !s.ok()) {
+    return s;
+  }
+  cudaDeviceProp prop;
+  if (absl::Status s = CudaStatus(cudaGetDeviceProperties(&prop, ordinal_),
+                                  "cudaGetDeviceProperties");
+      !s.ok()) {
+    return s;
+  }
+  // Kernels are compiled for sm_90 with compute_90 PTX (third_party/cuda/cuda.bzl): older GPUs
+  // cannot run them.
+  if (major < 9) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        prop.name, " has compute capability ", major, ".", minor,
+        "; this build of Weir has GPU code for 9.0 and newer only (sm_90)"));
+  }
+  size_t free_bytes = 0, total_bytes = 0;
+  if (absl::Status s = CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+      !s.ok()) {
+    return s;
+  }
+  description_ = absl::StrFormat("%s, compute capability %d.%d, %.1f GiB (%.1f GiB free)",
+                                 prop.name, major, minor, total_bytes / double(1 << 30),
+                                 free_bytes / double(1 << 30));
+
+  size_t limit = options_.memory_limit_bytes > 0
+                     ? std::min(options_.memory_limit_bytes, total_bytes)
+                     : static_cast<size_t>(static_cast<double>(free_bytes) *
+                                           options_.memory_fraction);
+  BfcAllocator::Options device_options;
+  device_options.memory_limit = limit;
+  device_options.initial_region_bytes = options_.initial_region_bytes;
+  device_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaDeviceSubAllocator>(ordinal_),
+                                               device_options, "gpu_bfc");
+  BfcAllocator::Options host_options;
+  host_options.memory_limit = options_.host_memory_limit_bytes;
+  host_options.initial_region_bytes = std::min<size_t>(options_.initial_region_bytes, 16 << 20);
+  host_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaPinnedHostSubAllocator>(),
+                                             host_options, "gpu_host_bfc");
+  device_allocator_ = std::make_unique<BfcAllocatorAdapter>(device_bfc_.get());
+  host_allocator_ = std::make_unique<BfcAllocatorAdapter>(host_bfc_.get());
+
+  // Non-blocking: no implicit synchronization with the legacy default stream, which other
+  // libraries in the process may use.
+  for (auto [stream, label] : {std::pair{&compute_stream_, "compute"},
+                               std::pair{&h2d_stream_, "host-to-device"},
+                               std::pair{&d2h_stream_, "device-to-host"}}) {
+    cudaStream_t s = nullptr;
+    if (absl::Status st = CudaStatus(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking),
+                                     absl::StrCat("cudaStreamCreateWithFlags (", label, ")"));
+        !st.ok()) {
+      return st;
+    }
+    *stream = s;
+  }
+  for (GpuEvent* e : {&compute_event_, &h2d_event_, &d2h_event_}) {
+    absl::StatusOr<GpuEvent> created = GpuEvent::Create();
+    if (!created.ok()) return created.status();
+    *e = std::move(*created);
+  }
+
+  cublasHandle_t handle = nullptr;
+  if (absl::Status s = CublasStatus(cublasCreate(&handle), "cublasCreate"); !s.ok()) return s;
+  cublas_ = handle;
+  if (absl::Status s = CublasStatus(cublasSetStream(handle, compute_stream_), "cublasSetStream");
+      !s.ok()) {
+    return s;
+  }
+  // CUBLAS_DEFAULT_MATH never lowers float32 to TF32; TF32 only when asked for.
+  cublasMath_t math = options_.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH;
+  if (absl::Status s = CublasStatus(cublasSetMathMode(handle, math), "cublasSetMathMode");
+      !s.ok()) {
+    return s;
+  }
+  if (options_.cublas_workspace_bytes > 0) {
+    cublas_workspace_ = device_bfc_->AllocateRaw(options_.cublas_workspace_bytes);
+    if (cublas_workspace_ == nullptr) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot allocate the cuBLAS workspace of ", options_.cublas_workspace_bytes,
+          " bytes (device memory limit ", device_bfc_->memory_limit(), ")"));
+    }
+    if (absl::Status s = CublasStatus(
+            cublasSetWorkspace(handle, cublas_workspace_, options_.cublas_workspace_bytes),
+            "cublasSetWorkspace");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+GpuDevice::~GpuDevice() {
+  if (cudaSetDevice(ordinal_) != cudaSuccess) (void)cudaGetLastError();
+  if (compute_stream_ != nullptr || h2d_stream_ != nullptr || d2h_stream_ != nullptr) {
+    if (absl::Status s = Synchronize(); !s.ok()) {
+      ABSL_RAW_LOG(ERROR, "%s: %s", name().c_str(), std::string(s.message()).c_str());
+    }
+  }
+  if (cublas_ != nullptr) (void)cublasDestroy(cublas_);
+  if (cublas_workspace_ != nullptr) device_bfc_->DeallocateRaw(cublas_workspace_);
+  for (CUstream_st* s : {compute_stream_, h2d_stream_, d2h_stream_}) {
+    if (s != nullptr) (void)cudaStreamDestroy(s);
+  }
+  (void)cudaGetLastError();
+  // Events, then the allocators (cudaFree, cudaFreeHost) go with the members.
+}
+
+CUstream_st* GpuDevice::stream(Stream which) const {
+  switch (which) {
+    case Stream::kCompute:
+      return compute_stream_;
+    case Stream::kHostToDevice:
+      return h2d_stream_;
+    case Stream::kDeviceToHost:
+      return d2h_stream_;
+  }
+  return compute_stream_;
+}
+
+GpuEvent& GpuDevice::event(Stream which) {
+  switch (which) {
+    case Stream::kCompute:
+      return compute_event_;
+    case Stream::kHostToDevice:
+      return h2d_event_;
+    case Stream::kDeviceToHost:
+      return d2h_event_;
+  }
+  return compute_event_;
+}
+
+absl::Status GpuDevice::OrderStreams(Stream signaler, Stream waiter) {
+  if (signaler == waiter) return absl::OkStatus();
+  GpuEvent& e = event(signaler);
+  if (absl::Status s = e.Record(stream(signaler)); !s.ok()) return s;
+  return e.WaitOn(stream(waiter));
+}
+
+absl::Status GpuDevice::CopyHostToDevice(const void* host, void* device, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyHostToDevice", host, device, bytes); !s.ok()) return s;
+  if (bytes == 0) return absl::OkStatus();
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kHostToDevice); !s.ok()) return s;
+  if (absl::Status s = CudaStatus(
+          cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d_stream_),
+          absl::StrCat(name(), ": cudaMemcpyAsync(host to device, ", bytes, " bytes)"));
+      !s.ok()) {
+    return s;
+  }
+  return OrderStreams(Stream::kHostToDevice, Stream::kCompute);
+}
+
+absl::Status GpuDevice::CopyDeviceToHost(const void* device, void* host, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyDeviceToHost", device, host, bytes); !s.ok()) return s;
+  if (bytes == 0) return absl::OkStatus();
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kDeviceToHost); !s.ok()) return s;
+  if (absl::Status s = CudaStatus(
+          cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h_stream_),
+          absl::StrCat(name(), ": cudaMemcpyAsync(device to host, ", bytes, " bytes)"));
+      !s.ok()) {
+    return s;
+  }
+  return OrderStreams(Stream::kDeviceToHost, Stream::kCompute);
+}
+
+absl::Status GpuDevice::CopyDeviceToDevice(const void* src, void* dst, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyDeviceToDevice", src, dst, bytes); !s.ok()) return s;
+  if (bytes == 0) return absl::OkStatus();
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  return CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, compute_stream_),
+                    absl::StrCat(name(), ": cudaMemcpyAsync(device to device, ", bytes, " bytes)"));
+}
+
+absl::Status GpuDevice::EnqueueHostCallback(Stream which, absl::AnyInvocable<void() &&> fn) {
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  auto* heap_fn = new absl::AnyInvocable<void() &&>(std::move(fn));
+  absl::Status s = CudaStatus(cudaLaunchHostFunc(stream(which), HostCallbackTrampoline, heap_fn),
+                              absl::StrCat(name(), ": cudaLaunchHostFunc"));
+  if (!s.ok()) delete heap_fn;
+  return s;
+}
+
+absl::Status GpuDevice::Synchronize() {
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  absl::Status first;
+  for (auto [s, label] : {std::pair{compute_stream_, "compute"},
+                          std::pair{h2d_stream_, "host-to-device"},
+                          std::pair{d2h_stream_, "device-to-host"}}) {
+    if (s == nullptr) continue;
+    first.Update(CudaStatus(cudaStreamSynchronize(s),
+                            absl::StrCat(name(), ": cudaStreamSynchronize(", label, " stream)")));
+  }
+  // A kernel's launch or execution error that no stream call reported yet.
+  first.Update(CudaStatus(cudaPeekAtLastError(), absl::StrCat(name(), ": after synchronizing")));
+  return first;
+}
+
+#else  // !WEIR_HAVE_CUDA: no GPU code in this build.
+
+int GpuDeviceCount() { return 0; }
+
+namespace {
+absl::Status NoCuda() {
+  return absl::UnavailableError("no GPU: Weir was built without CUDA (no toolkit at build time)");
+}
+}  // namespace
+
+absl::StatusOr<GpuEvent> GpuEvent::Create() { return NoCuda(); }
+GpuEvent& GpuEvent::operator=(GpuEvent&& other) noexcept {
+  event_ = other.event_;
+  other.event_ = nullptr;
+  return *this;
+}
+GpuEvent::~GpuEvent() = default;
+absl::Status GpuEvent::Record(CUstream_st*) { return NoCuda(); }
+absl::Status GpuEvent::WaitOn(CUstream_st*) const { return NoCuda(); }
+absl::StatusOr<bool> GpuEvent::IsDone() const { return NoCuda(); }
+absl::Status GpuEvent::Synchronize() const { return NoCuda(); }
+
+GpuDevice::GpuDevice(int ordinal, const GpuOptions& options)
+    : Device(GpuName(ordinal), kDeviceGpu), ordinal_(ordinal), options_(options) {}
+absl::StatusOr<std::unique_ptr<GpuDevice>> GpuDevice::Create(int ordinal,
+                                                             const GpuOptions& options) {
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  return NoCuda();
+}
+GpuDevice::~GpuDevice() = default;
+absl::Status GpuDevice::Init() { return NoCuda(); }
+absl::Status GpuDevice::Activate() const { return NoCuda(); }
+CUstream_st* GpuDevice::stream(Stream) const { return nullptr; }
+GpuEvent& GpuDevice::event(Stream) { return compute_event_; }
+absl::Status GpuDevice::OrderStreams(Stream, Stream) { return NoCuda(); }
+absl::Status GpuDevice::CopyHostToDevice(const void* host, void* device, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyHostToDevice", host, device, bytes); !s.ok()) return s;
+  return NoCuda();
+}
+absl::Status GpuDevice::CopyDeviceToHost(const void* device, void* host, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyDeviceToHost", device, host, bytes); !s.ok()) return s;
+  return NoCuda();
+}
+absl::Status GpuDevice::CopyDeviceToDevice(const void* src, void* dst, size_t bytes) {
+  if (absl::Status s = CheckCopyArgs("CopyDeviceToDevice", src, dst, bytes); !s.ok()) return s;
+  return NoCuda();
+}
+absl::Status GpuDevice::EnqueueHostCallback(Stream, absl::AnyInvocable<void() &&>) {
+  return NoCuda();
+}
+absl::Status GpuDevice::Synchronize() { return NoCuda(); }
+
+#endif  // WEIR_HAVE_CUDA
+
+}  // namespace weir

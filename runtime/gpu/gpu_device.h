@@ -1,0 +1,171 @@
+// gpu_device.h - A CUDA GPU as a weir::Device: device memory (BFC over cudaMalloc), pinned
+// host staging memory (BFC over cudaHostAlloc), a compute stream, host-to-device and
+// device-to-host copy streams ordered with events, and a cuBLAS handle on the compute stream.
+//
+// This header compiles without CUDA (the CUDA handle types are only forward-declared), so code
+// above it builds everywhere; without CUDA (WEIR_HAVE_CUDA undefined) GpuDeviceCount() is 0 and
+// Create fails with Unavailable. With CUDA but no usable GPU (every development and CI machine
+// here: "CUDA driver version is insufficient") the same holds: any error means "no GPU".
+//
+// Ordering contract, all asynchronous with respect to the host:
+//   - Kernels run on compute_stream() (cuBLAS is bound to it).
+//   - CopyHostToDevice runs on the host-to-device stream after all work already enqueued on the
+//     compute stream, and work enqueued on the compute stream afterwards waits for the copy.
+//   - CopyDeviceToHost runs on the device-to-host stream after all compute work enqueued so
+//     far; later compute work waits for it too (so it may overwrite the source safely).
+//   - CopyDeviceToDevice runs on the compute stream.
+// So the streams behave like one ordered queue as seen by kernels, while copies in opposite
+// directions can still overlap each other. Host memory given to a copy must stay valid until
+// the copy completes (Synchronize, or an event recorded after it): for pageable host memory
+// CUDA itself makes the call return only once the source was read (host-to-device) or the
+// destination written (device-to-host); pinned memory from host_allocator() makes the copies
+// truly asynchronous.
+#ifndef WEIR_RUNTIME_GPU_GPU_DEVICE_H_
+#define WEIR_RUNTIME_GPU_GPU_DEVICE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/device.h"
+#include "runtime/gpu/bfc_allocator.h"
+
+// The CUDA handle types, so this header needs no CUDA headers: cudaStream_t is CUstream_st*,
+// cudaEvent_t is CUevent_st*, cublasHandle_t is cublasContext*.
+struct CUstream_st;
+struct CUevent_st;
+struct cublasContext;
+
+namespace weir {
+
+// Number of CUDA devices, or 0 when CUDA reports any error (no driver, driver too old, no
+// device) or Weir was built without CUDA. Never fails.
+int GpuDeviceCount();
+
+struct GpuOptions {
+  // Device memory the allocator may take, as a fraction of the memory free when the device is
+  // created (cudaMemGetInfo). In (0, 1].
+  double memory_fraction = 0.9;
+  // When > 0, the device memory limit in bytes instead of memory_fraction (capped at the
+  // card's total memory).
+  size_t memory_limit_bytes = 0;
+  // First device region; later regions double (see bfc_allocator.h).
+  size_t initial_region_bytes = size_t{64} << 20;
+  // Pinned host staging memory for feeds and fetches, at most this much.
+  size_t host_memory_limit_bytes = size_t{4} << 30;
+  // Let cuBLAS use TF32 tensor cores for float32 GEMMs (about 7x faster on an H100, about 1e-3
+  // relative error instead of 1e-6). Off by default, as in TensorFlow 1.x semantics.
+  bool allow_tf32 = false;
+  // cuBLAS workspace taken from the device allocator and bound to the handle, so cuBLAS never
+  // allocates by itself (required for CUDA-graph capture). 32 MiB is NVIDIA's advice for Hopper.
+  size_t cublas_workspace_bytes = size_t{32} << 20;
+};
+
+// RAII CUDA event (timing disabled: only for ordering).
+class GpuEvent {
+ public:
+  static absl::StatusOr<GpuEvent> Create();
+  GpuEvent() = default;
+  GpuEvent(GpuEvent&& other) noexcept : event_(other.event_) { other.event_ = nullptr; }
+  GpuEvent& operator=(GpuEvent&& other) noexcept;
+  GpuEvent(const GpuEvent&) = delete;
+  GpuEvent& operator=(const GpuEvent&) = delete;
+  ~GpuEvent();
+
+  // Marks the point in `stream` reached by the work enqueued so far.
+  absl::Status Record(CUstream_st* stream);
+  // Makes later work on `stream` wait until this event's point was reached.
+  absl::Status WaitOn(CUstream_st* stream) const;
+  // True when the recorded point was reached.
+  absl::StatusOr<bool> IsDone() const;
+  // Blocks the host until the recorded point was reached.
+  absl::Status Synchronize() const;
+  CUevent_st* get() const { return event_; }
+
+ private:
+  CUevent_st* event_ = nullptr;
+};
+
+class GpuDevice : public Device {
+ public:
+  enum class Stream { kCompute, kHostToDevice, kDeviceToHost };
+
+  // Opens CUDA device `ordinal` ("/device:GPU:<ordinal>"). Unavailable when there is no such
+  // GPU (message says why: CUDA's error, or how many GPUs there are), InvalidArgument for bad
+  // options, FailedPrecondition for a GPU this build has no code for (compute capability < 9.0).
+  static absl::StatusOr<std::unique_ptr<GpuDevice>> Create(int ordinal,
+                                                           const GpuOptions& options = {});
+  // Waits for outstanding work, then releases the handle, streams and memory.
+  ~GpuDevice() override;
+
+  // Device memory: pointers must never be dereferenced on the host.
+  Allocator* allocator() override { return device_allocator_.get(); }
+  // Pinned (page-locked) host memory for feeds and fetches; ordinary host memory for the CPU.
+  Allocator* host_allocator() { return host_allocator_.get(); }
+  // GPU kernels are enqueued, not run by host threads.
+  int intra_op_threads() const override { return 1; }
+
+  int ordinal() const { return ordinal_; }
+  const GpuOptions& options() const { return options_; }
+  // e.g. "NVIDIA H100 80GB HBM3, compute capability 9.0, 79.1 GiB"
+  const std::string& description() const { return description_; }
+  BfcAllocator* device_bfc() { return device_bfc_.get(); }
+  BfcAllocator* host_bfc() { return host_bfc_.get(); }
+  BfcStats memory_stats() const { return device_bfc_->GetStats(); }
+
+  CUstream_st* stream(Stream which) const;
+  CUstream_st* compute_stream() const { return compute_stream_; }
+  // Bound to the compute stream; math mode per GpuOptions::allow_tf32.
+  cublasContext* cublas() const { return cublas_; }
+
+  // Asynchronous copies ordered as the header comment says. bytes == 0 is a no-op; a null
+  // pointer with bytes > 0 is InvalidArgument. CUDA errors name the call and CUDA's message.
+  absl::Status CopyHostToDevice(const void* host, void* device, size_t bytes);
+  absl::Status CopyDeviceToHost(const void* device, void* host, size_t bytes);
+  absl::Status CopyDeviceToDevice(const void* src, void* dst, size_t bytes);
+
+  // Makes later work on `waiter` wait for all work enqueued so far on `signaler`.
+  absl::Status OrderStreams(Stream signaler, Stream waiter);
+  // Runs `fn` on a CUDA-owned thread once all work enqueued so far on `which` is done. `fn`
+  // must not call CUDA (CUDA forbids it in host callbacks); use it to complete asynchronous
+  // kernels. If enqueueing fails, `fn` is not run and the error is returned.
+  absl::Status EnqueueHostCallback(Stream which, absl::AnyInvocable<void() &&> fn);
+  // Blocks until every stream is idle, then reports any asynchronous error of the device.
+  absl::Status Synchronize();
+
+  // Makes this device current on the calling thread (cudaSetDevice); every method above does
+  // it itself, kernels launching on their own should call it first.
+  absl::Status Activate() const;
+
+ private:
+  GpuDevice(int ordinal, const GpuOptions& options);
+  absl::Status Init();
+  GpuEvent& event(Stream which);
+
+  const int ordinal_;
+  const GpuOptions options_;
+  std::string description_;
+  std::unique_ptr<BfcAllocator> device_bfc_;
+  std::unique_ptr<BfcAllocator> host_bfc_;
+  std::unique_ptr<BfcAllocatorAdapter> device_allocator_;
+  std::unique_ptr<BfcAllocatorAdapter> host_allocator_;
+  CUstream_st* compute_stream_ = nullptr;
+  CUstream_st* h2d_stream_ = nullptr;
+  CUstream_st* d2h_stream_ = nullptr;
+  // The latest recorded point of each stream, re-recorded by OrderStreams. Sharing one event
+  // per stream is safe: a stream only moves forward, so waiting on a later record than the
+  // one meant only waits for more work.
+  GpuEvent compute_event_;
+  GpuEvent h2d_event_;
+  GpuEvent d2h_event_;
+  cublasContext* cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;
+};
+
+}  // namespace weir
+
+#endif  // WEIR_RUNTIME_GPU_GPU_DEVICE_H_
