@@ -5,13 +5,17 @@
 // is made. Compute is called concurrently from many steps: the cache is guarded by a mutex,
 // and each execution gets its own scratchpad (scratchpad_mode::user) because with the default
 // library-managed scratchpad oneDNN does not allow one primitive to run on two threads at once.
+// A Const b whose leading dimension is a multiple of 64 floats is multiplied from a padded copy
+// made with the primitive (kernels/cpu/gemm_weights.h).
 #include <array>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "kernels/cpu/gemm_weights.h"
 #include "kernels/cpu/onednn.h"
 #include "kernels/cpu/matmul_dims.h"
 #include "kernels/cpu/registry.h"
@@ -25,7 +29,7 @@ using onednn::ThreadStream;
 
 class MatMulKernel : public OpKernel {
  public:
-  explicit MatMulKernel(const KernelConstruction& c) : OpKernel(c) {
+  explicit MatMulKernel(const KernelConstruction& c) : OpKernel(c), const_b_(InputIsConst(c, 1)) {
     c.GetAttr("transpose_a", &transpose_a_).IgnoreError();
     c.GetAttr("transpose_b", &transpose_b_).IgnoreError();
   }
@@ -45,7 +49,7 @@ class MatMulKernel : public OpKernel {
     }
 
     const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
-    absl::StatusOr<Primitive> primitive = GetPrimitive(m, k, n, team);
+    absl::StatusOr<Primitive> primitive = GetPrimitive(m, k, n, team, b);
     if (!primitive.ok()) return primitive.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, primitive->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
@@ -53,7 +57,10 @@ class MatMulKernel : public OpKernel {
     try {
       const dnnl::engine& engine = CpuEngine();
       dnnl::memory a_mem(primitive->a, engine, a.raw_data());
-      dnnl::memory b_mem(primitive->b, engine, b.raw_data());
+      dnnl::memory b_mem(primitive->b, engine,
+                         primitive->padded_b != nullptr
+                             ? const_cast<float*>(primitive->padded_b->data())
+                             : const_cast<void*>(b.raw_data()));
       dnnl::memory c_mem(primitive->c, engine, (*product)->raw_data());
       dnnl::memory s_mem(primitive->scratchpad, engine, scratchpad.raw_data());
       dnnl::stream& stream = ThreadStream();
@@ -74,10 +81,13 @@ class MatMulKernel : public OpKernel {
     dnnl::matmul matmul;
     dnnl::memory::desc a, b, c, scratchpad;
     size_t scratchpad_bytes = 0;
+    // The Const b with a padded leading dimension, when it has one (b then describes it).
+    std::shared_ptr<const std::vector<float>> padded_b;
   };
   using ShapeKey = std::array<int64_t, 4>;  // m, k, n, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team) {
+  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team,
+                                         const Tensor& b) {
     const ShapeKey key{m, k, n, team};
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
@@ -89,8 +99,15 @@ class MatMulKernel : public OpKernel {
       // with strides {1,m}. Likewise for b.
       p.a = dnnl::memory::desc({m, k}, dt::f32,
                                transpose_a_ ? dnnl::memory::dims{1, m} : dnnl::memory::dims{k, 1});
+      // b is stored as rows x cols = [k,n], or [n,k] when transposed.
+      const int64_t b_rows = transpose_b_ ? n : k, b_ld = transpose_b_ ? k : n;
+      int64_t ld = b_ld;
+      if (const_b_ && PaddedLeadingDim(b_ld) != b_ld) {
+        ld = PaddedLeadingDim(b_ld);
+        p.padded_b = CopyWithLeadingDim(b.data<float>(), b_rows, b_ld, b_ld, ld);
+      }
       p.b = dnnl::memory::desc({k, n}, dt::f32,
-                               transpose_b_ ? dnnl::memory::dims{1, k} : dnnl::memory::dims{n, 1});
+                               transpose_b_ ? dnnl::memory::dims{1, ld} : dnnl::memory::dims{ld, 1});
       p.c = dnnl::memory::desc({m, n}, dt::f32, dnnl::memory::dims{n, 1});
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -108,6 +125,7 @@ class MatMulKernel : public OpKernel {
 
   bool transpose_a_ = false;
   bool transpose_b_ = false;
+  const bool const_b_;
   absl::Mutex mu_;
   absl::flat_hash_map<ShapeKey, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };

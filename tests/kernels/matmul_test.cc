@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "builder/ops.h"
 #include "graph/graph.h"
 #include "graph/shape_inference.h"
 #include "kernels/registry.h"
@@ -196,6 +197,41 @@ TEST_CASE("one MatMul kernel computes correctly from many threads at once") {
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(failures.load() == 0);
+}
+
+TEST_CASE("MatMul with a Const b multiplies a padded copy of it (every layout, many m)") {
+  // Leading dimensions that are multiples of 64 floats (256, 128) take the padded copy
+  // (kernels/cpu/gemm_weights.h); 96 and 24 do not. Either way the product is exact to the
+  // float64 reference, for each transpose_b and for several m on one kernel (one primitive and
+  // one copy per shape).
+  std::mt19937 rng(71);
+  for (const auto& [k, n] : std::vector<std::pair<int64_t, int64_t>>{{128, 256}, {256, 128},
+                                                                      {96, 24}, {64, 64}}) {
+    for (bool transpose_b : {false, true}) {
+      CAPTURE(k, n, transpose_b);
+      Scope scope = Scope::NewRootScope();
+      Tensor b = RandomFloat(transpose_b ? TensorShape{n, k} : TensorShape{k, n}, rng);
+      TensorProto proto;
+      b.ToProto(&proto);
+      Output a = ops::Placeholder(scope.WithOpName("a"), DT_FLOAT, PartialShape{-1, k});
+      Output weights = ops::Const(scope.WithOpName("w"), proto);
+      Output product = ops::MatMul(scope.WithOpName("mm"), a, weights, false, transpose_b);
+      REQUIRE(scope.ok());
+      CpuDevice device(1);
+      auto kernel = CreateKernel(DefaultKernelRegistry(), *product.node(), &device);
+      REQUIRE(kernel.ok());
+      for (int64_t m : {1, 7, 64, 7}) {
+        Tensor x = RandomFloat({m, k}, rng);
+        std::vector<Tensor> inputs = {x, b};
+        std::vector<Tensor> outputs(1);
+        KernelContext ctx(&device, nullptr, &inputs, &outputs);
+        REQUIRE((*kernel)->Compute(&ctx).ok());
+        CHECK(outputs[0].shape() == TensorShape{m, n});
+        CHECK(MaxRelativeError(outputs[0], ReferenceMatMul(x, b, false, transpose_b)) <
+              kMatMulTolerance);
+      }
+    }
+  }
 }
 
 }  // namespace

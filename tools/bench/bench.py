@@ -516,6 +516,20 @@ def weir_time(weir, m, threads, budget_s, max_runs, min_runs, warmup, timeout):
     return parse_bench(proc.stdout) or dict(error="weir: cannot parse bench output")
 
 
+def onednn_sgemm_time(binary, threads, budget_s, timeout, n=1024):
+    """oneDNN's own sgemm on the gemm workload's shape (n^3), same thread count."""
+    binary = os.path.abspath(binary)
+    if not os.access(binary, os.X_OK):
+        return dict(error=f"{binary} not built (bazel build //tools:onednn_sgemm)")
+    runs = max(10, min(200, int(budget_s / (2.0 * n ** 3 / 80e9))))
+    proc = subprocess.run([binary, str(n), str(n), str(n), "--threads", str(threads),
+                           "--runs", str(runs), "--warmup", "3"], capture_output=True,
+                          text=True, timeout=timeout, env=WEIR_ENV)
+    if proc.returncode != 0:
+        return dict(error=f"rc={proc.returncode}: {proc.stderr.strip()[:200]}")
+    return parse_bench(proc.stdout)
+
+
 def parse_bench(text):
     m = re.search(r"median_us=([\d.]+) p10_us=([\d.]+) p90_us=([\d.]+) runs=(\d+)", text)
     if not m:
@@ -564,6 +578,12 @@ def render(rows, meta_info):
                     if "median_us" in r[peer]:
                         s += f", {peer} {g(r[peer]):.1f}"
                 notes.append(s)
+            sg = r.get("onednn_sgemm") or {}
+            if "median_us" in sg:
+                notes.append(f"oneDNN sgemm {r['flops'] / sg['median_us'] / 1e3:.1f} GFLOP/s, "
+                             f"weir at {100 * sg['median_us'] / w['median_us']:.0f}% of it")
+            elif "error" in sg:
+                notes.append(f"oneDNN sgemm: {sg['error']}")
         if r.get("ort_check") not in (None, "ok"):
             notes.append(f"ort vs tf: {r['ort_check']}")
         check = r["check"]
@@ -589,6 +609,9 @@ def main():
                     help="match: run weir with OMP_NUM_THREADS=N (its oneDNN uses OpenMP, which "
                          "--threads does not limit); passive: also OMP_WAIT_POLICY=passive; "
                          "inherit: leave the environment alone")
+    ap.add_argument("--onednn-sgemm", default="bazel-bin/tools/onednn_sgemm",
+                    help="oneDNN's own sgemm timer (//tools:onednn_sgemm), the reference for "
+                         "the gemm workload; skipped when missing")
     ap.add_argument("--peers-worker", nargs=2, metavar=("THREADS", "OUT_JSON"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -667,6 +690,9 @@ def main():
             row = dict(workload=name, threads=threads, weir=w, tf=p["tf"], ort=p["ort"],
                        check=check, rel_err=err, ort_check=ort_check, flops=m["flops"],
                        nodes=m["nodes"])
+            if name == "gemm":
+                row["onednn_sgemm"] = onednn_sgemm_time(args.onednn_sgemm, threads, budget_s,
+                                                        args.weir_timeout)
             rows.append(row)
             print(f"  [t={threads}] {name}: weir={w.get('median_us', w.get('error'))} "
                   f"check={check}", flush=True)

@@ -35,11 +35,12 @@ if ! "$VENV/bin/python" -c 'import tensorflow, onnxruntime, onnx' >/dev/null 2>&
   "$VENV/bin/pip" install -q "${PINS[@]}"
 fi
 
-echo "== building //tools:weir"
-bazel build //tools:weir
+echo "== building //tools:weir //tools:onednn_sgemm"
+bazel build //tools:weir //tools:onednn_sgemm
 mkdir -p "$OUT"
 cp -f bazel-bin/tools/weir "$OUT/weir"
-chmod u+w "$OUT/weir"
+cp -f bazel-bin/tools/onednn_sgemm "$OUT/onednn_sgemm"
+chmod u+w "$OUT/weir" "$OUT/onednn_sgemm"
 
 # The environment sets OPENBLAS_CORETYPE, which halves numpy/OpenBLAS speed; never measure
 # the peers with it. TF's C++ logs are noise here.
@@ -47,4 +48,5 @@ unset OPENBLAS_CORETYPE
 export TF_CPP_MIN_LOG_LEVEL=2
 
 echo "== running tools/bench/bench.py $*"
-exec "$VENV/bin/python" tools/bench/bench.py --weir "$OUT/weir" --out "$OUT" "$@"
+exec "$VENV/bin/python" tools/bench/bench.py --weir "$OUT/weir" --onednn-sgemm "$OUT/onednn_sgemm" \
+  --out "$OUT" "$@"
