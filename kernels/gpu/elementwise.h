@@ -1,0 +1,76 @@
+// elementwise.h - Launchers for the elementwise family: unary ops and broadcasting binary ops.
+//
+// One templated family (elementwise_functors.cuh holds one small functor per op): a unary op
+// is a flat loop; a binary op broadcasts as NumPy and TensorFlow do, up to rank 8, after
+// collapsing dimensions that broadcast the same way (shape_util.h), then runs one of three
+// kernels: same shape (16-byte vector loads when aligned), one scalar operand, or strided.
+#ifndef WEIR_KERNELS_GPU_ELEMENTWISE_H_
+#define WEIR_KERNELS_GPU_ELEMENTWISE_H_
+
+#include <cstdint>
+
+#include "kernels/gpu/gpu_status.h"
+
+namespace weir {
+namespace gpu {
+
+// TensorFlow op names; every op takes float. Ops marked (int) also take int32 and int64;
+// the rest report an error for integer types.
+enum class UnaryOp {
+  kNeg,         // (int)
+  kAbs,         // (int)
+  kExp,
+  kLog,
+  kLog1p,
+  kSqrt,
+  kRsqrt,
+  kSquare,      // (int)
+  kTanh,
+  kSigmoid,
+  kRelu,        // (int)
+  kRelu6,       // (int)
+  kElu,
+  kSoftplus,
+  kSign,        // (int)
+  kFloor,       // (int: identity)
+  kCeil,        // (int: identity)
+  kRound,       // half to even, as TensorFlow; (int: identity)
+  kErf,
+  kReciprocal,
+};
+
+// All take float, int32 and int64. Integer division by zero gives 0 (a GPU kernel cannot
+// raise a per-element error); integer Pow with a negative exponent gives the truncated value
+// (1 or -1 for bases 1 and -1, otherwise 0). FloorDiv and FloorMod round toward negative
+// infinity as TensorFlow defines them; Div on integers truncates toward zero.
+enum class BinaryOp {
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,  // RealDiv for float
+  kMaximum,
+  kMinimum,
+  kPow,
+  kSquaredDifference,
+  kFloorDiv,
+  kFloorMod,
+};
+
+const char* UnaryOpName(UnaryOp op);
+const char* BinaryOpName(BinaryOp op);
+
+// out[i] = op(in[i]) for i < num_elements. `in` may equal `out` (in-place).
+// T is float, int32_t or int64_t.
+template <typename T>
+GpuStatus LaunchUnary(UnaryOp op, const T* in, T* out, int64_t num_elements, GpuStream stream);
+
+// out = op(lhs, rhs) with broadcasting; `out` has BroadcastShapes(lhs_shape, rhs_shape)'s
+// shape and may alias an operand whose shape equals it. T is float, int32_t or int64_t.
+template <typename T>
+GpuStatus LaunchBinary(BinaryOp op, const T* lhs, const GpuDims& lhs_shape, const T* rhs,
+                       const GpuDims& rhs_shape, T* out, GpuStream stream);
+
+}  // namespace gpu
+}  // namespace weir
+
+#endif  // WEIR_KERNELS_GPU_ELEMENTWISE_H_

@@ -1,0 +1,222 @@
+// gemm.cc - GpuBlas: row-major GEMM on cuBLAS and fused bias(+ReLU) GEMM on cuBLASLt.
+#include "kernels/gpu/gemm.h"
+
+#include <limits>
+#include <string>
+
+#ifdef WEIR_HAVE_CUDA
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#endif
+
+namespace weir {
+namespace gpu {
+
+#ifdef WEIR_HAVE_CUDA
+namespace {
+
+GpuStatus BlasStatus(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return GpuStatus::Ok();
+  return GpuStatus::Error(std::string(what) + " failed: " + cublasGetStatusString(status));
+}
+
+GpuStatus CudaStatus(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return GpuStatus::Ok();
+  return GpuStatus::Error(std::string(what) + " failed: " + cudaGetErrorString(err));
+}
+
+bool FitsInt(int64_t v) { return v >= 0 && v <= std::numeric_limits<int>::max(); }
+
+GpuStatus CheckParams(const GemmParams& p) {
+  if (!FitsInt(p.m) || !FitsInt(p.n) || !FitsInt(p.k) || p.batch < 0 || !FitsInt(p.batch)) {
+    return GpuStatus::Error("gemm dimensions m=" + std::to_string(p.m) + " n=" +
+                            std::to_string(p.n) + " k=" + std::to_string(p.k) + " batch=" +
+                            std::to_string(p.batch) + " must lie in [0, 2^31)");
+  }
+  if (p.stride_a < 0 || p.stride_b < 0 || p.stride_c < 0) {
+    return GpuStatus::Error("gemm batch strides must not be negative");
+  }
+  return GpuStatus::Ok();
+}
+
+// RAII for the cuBLASLt descriptors one FusedGemm call creates.
+struct LtDescriptors {
+  cublasLtMatmulDesc_t matmul = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulPreference_t preference = nullptr;
+  ~LtDescriptors() {
+    if (preference != nullptr) cublasLtMatmulPreferenceDestroy(preference);
+    if (c != nullptr) cublasLtMatrixLayoutDestroy(c);
+    if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
+    if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
+    if (matmul != nullptr) cublasLtMatmulDescDestroy(matmul);
+  }
+};
+
+}  // namespace
+
+GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>* out, size_t lt_workspace_bytes) {
+  if (!GpuAvailable()) return GpuStatus::Error("no CUDA device is available");
+  std::unique_ptr<GpuBlas> blas(new GpuBlas());
+  cublasHandle_t handle = nullptr;
+  GpuStatus st = BlasStatus(cublasCreate(&handle), "cublasCreate");
+  if (!st.ok()) return st;
+  blas->blas_handle_ = handle;
+  cublasLtHandle_t lt = nullptr;
+  st = BlasStatus(cublasLtCreate(&lt), "cublasLtCreate");
+  if (!st.ok()) return st;
+  blas->lt_handle_ = lt;
+  if (lt_workspace_bytes > 0) {
+    st = CudaStatus(cudaMalloc(&blas->lt_workspace_, lt_workspace_bytes),
+                    "allocating the cuBLASLt workspace");
+    if (!st.ok()) return st;
+    blas->lt_workspace_bytes_ = lt_workspace_bytes;
+  }
+  *out = std::move(blas);
+  return GpuStatus::Ok();
+}
+
+GpuBlas::~GpuBlas() {
+  if (lt_workspace_ != nullptr) cudaFree(lt_workspace_);
+  if (lt_handle_ != nullptr) cublasLtDestroy(static_cast<cublasLtHandle_t>(lt_handle_));
+  if (blas_handle_ != nullptr) cublasDestroy(static_cast<cublasHandle_t>(blas_handle_));
+}
+
+GpuStatus GpuBlas::Gemm(const GemmParams& p, const float* a, const float* b, float* c,
+                        GpuStream stream) {
+  GpuStatus st = CheckParams(p);
+  if (!st.ok()) return st;
+  if (p.m == 0 || p.n == 0 || p.batch == 0) return GpuStatus::Ok();
+  auto handle = static_cast<cublasHandle_t>(blas_handle_);
+  st = BlasStatus(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasSetMathMode(handle, p.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                         : CUBLAS_DEFAULT_MATH),
+                  "cublasSetMathMode");
+  if (!st.ok()) return st;
+  const cublasComputeType_t compute =
+      p.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  // Column-major C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
+  const cublasOperation_t op_b = p.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_a = p.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int m = static_cast<int>(p.n), n = static_cast<int>(p.m), k = static_cast<int>(p.k);
+  const int ld_b = static_cast<int>(p.transpose_b ? p.k : p.n);
+  const int ld_a = static_cast<int>(p.transpose_a ? p.m : p.k);
+  const int ld_c = static_cast<int>(p.n);
+  // k == 0 is legal (C = beta * C); cuBLAS wants leading dimensions of at least 1.
+  const int lb = ld_b > 0 ? ld_b : 1, la = ld_a > 0 ? ld_a : 1;
+  if (p.batch == 1) {
+    return BlasStatus(cublasGemmEx(handle, op_b, op_a, m, n, k, &p.alpha, b, CUDA_R_32F, lb, a,
+                                   CUDA_R_32F, la, &p.beta, c, CUDA_R_32F, ld_c, compute,
+                                   CUBLAS_GEMM_DEFAULT),
+                      "cublasGemmEx");
+  }
+  return BlasStatus(cublasGemmStridedBatchedEx(handle, op_b, op_a, m, n, k, &p.alpha, b,
+                                               CUDA_R_32F, lb, p.stride_b, a, CUDA_R_32F, la,
+                                               p.stride_a, &p.beta, c, CUDA_R_32F, ld_c,
+                                               p.stride_c, static_cast<int>(p.batch), compute,
+                                               CUBLAS_GEMM_DEFAULT),
+                    "cublasGemmStridedBatchedEx");
+}
+
+GpuStatus GpuBlas::FusedGemm(const GemmParams& p, const float* a, const float* b,
+                             const float* bias, GemmEpilogue epilogue, float* c,
+                             GpuStream stream) {
+  GpuStatus st = CheckParams(p);
+  if (!st.ok()) return st;
+  if (p.batch != 1) {
+    return GpuStatus::Error("fused gemm takes batch 1, found " + std::to_string(p.batch));
+  }
+  if (p.m == 0 || p.n == 0) return GpuStatus::Ok();
+  if (p.k == 0) {
+    return GpuStatus::Error("fused gemm needs k > 0 (cuBLASLt refuses empty products)");
+  }
+  auto lt = static_cast<cublasLtHandle_t>(lt_handle_);
+  LtDescriptors d;
+  const cublasComputeType_t compute =
+      p.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  st = BlasStatus(cublasLtMatmulDescCreate(&d.matmul, compute, CUDA_R_32F),
+                  "cublasLtMatmulDescCreate");
+  if (!st.ok()) return st;
+  // The same swap as Gemm: Lt's first operand is B, its second A, its output C^T (n x m).
+  const cublasOperation_t op_first = p.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_second = p.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasLtEpilogue_t epi =
+      epilogue == GemmEpilogue::kBiasRelu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                 &op_first, sizeof(op_first)),
+                  "setting TRANSA");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSB,
+                                                 &op_second, sizeof(op_second)),
+                  "setting TRANSB");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                                 sizeof(epi)),
+                  "setting the epilogue");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                 &bias, sizeof(bias)),
+                  "setting the bias pointer");
+  if (!st.ok()) return st;
+  // Column-major layouts (rows, cols, leading dimension) of the stored matrices.
+  const uint64_t first_rows = p.transpose_b ? p.k : p.n;
+  const uint64_t first_cols = p.transpose_b ? p.n : p.k;
+  const uint64_t second_rows = p.transpose_a ? p.m : p.k;
+  const uint64_t second_cols = p.transpose_a ? p.k : p.m;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.a, CUDA_R_32F, first_rows, first_cols,
+                                             static_cast<int64_t>(first_rows)),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.b, CUDA_R_32F, second_rows, second_cols,
+                                             static_cast<int64_t>(second_rows)),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.c, CUDA_R_32F, p.n, p.m, p.n),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulPreferenceCreate(&d.preference),
+                  "cublasLtMatmulPreferenceCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(
+                      d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                      &lt_workspace_bytes_, sizeof(lt_workspace_bytes_)),
+                  "setting the workspace limit");
+  if (!st.ok()) return st;
+  cublasLtMatmulHeuristicResult_t heuristic = {};
+  int found = 0;
+  st = BlasStatus(cublasLtMatmulAlgoGetHeuristic(lt, d.matmul, d.a, d.b, d.c, d.c,
+                                                 d.preference, 1, &heuristic, &found),
+                  "cublasLtMatmulAlgoGetHeuristic");
+  if (!st.ok()) return st;
+  if (found == 0) {
+    return GpuStatus::Error("cuBLASLt has no algorithm for a fused gemm of m=" +
+                            std::to_string(p.m) + " n=" + std::to_string(p.n) +
+                            " k=" + std::to_string(p.k));
+  }
+  const float alpha = 1.0f, beta = 0.0f;
+  return BlasStatus(cublasLtMatmul(lt, d.matmul, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c,
+                                   &heuristic.algo, lt_workspace_, lt_workspace_bytes_,
+                                   static_cast<cudaStream_t>(stream)),
+                    "cublasLtMatmul");
+}
+
+#else  // !WEIR_HAVE_CUDA
+
+GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>*, size_t) {
+  return GpuStatus::Error("this build has no CUDA support");
+}
+GpuBlas::~GpuBlas() = default;
+GpuStatus GpuBlas::Gemm(const GemmParams&, const float*, const float*, float*, GpuStream) {
+  return GpuStatus::Error("this build has no CUDA support");
+}
+GpuStatus GpuBlas::FusedGemm(const GemmParams&, const float*, const float*, const float*,
+                             GemmEpilogue, float*, GpuStream) {
+  return GpuStatus::Error("this build has no CUDA support");
+}
+
+#endif  // WEIR_HAVE_CUDA
+
+}  // namespace gpu
+}  // namespace weir
