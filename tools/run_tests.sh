@@ -35,6 +35,14 @@ done < <(grep -E "^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY
 # Targets that did not build appear as "FAILED TO BUILD" above; a broken build with no test
 # lines at all counts as one failure.
 if [ "$bazel_rc" != 0 ] && [ $failed = 0 ]; then failed=1; fi
+# GPU test cases that found no GPU (each logs the warning "SKIPPED: no GPU" and passes).
+gpu_skipped=0
+while read -r target; do
+  path="$testlogs/${target#//}"
+  path="${path/://}/test.log"
+  if [ -f "$path" ]; then gpu_skipped=$((gpu_skipped + $(grep -c "SKIPPED: no GPU" "$path"))); fi
+done < <(grep -E "^//[^ ]+ +(\(cached\) )?(PASSED|FAILED|TIMEOUT|FLAKY)" "$log" | awk '{print $1}' | sort -u)
+if [ "$gpu_skipped" -gt 0 ]; then echo "GPU tests skipped (no GPU): $gpu_skipped"; fi
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$bazel_rc" = 0 ]
