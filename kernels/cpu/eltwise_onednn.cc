@@ -1,23 +1,27 @@
 // eltwise_onednn.cc - float32 unary math and activations on oneDNN's eltwise_forward primitive
-// (vectorized, JIT-compiled): Tanh, Sigmoid, Sqrt, Square, Elu.
+// (vectorized, JIT-compiled): Sqrt, Square, Elu; and float32 Tanh and Sigmoid on the AVX2
+// functions of kernels/cpu/activation_float.h.
 //
 // Only ops whose oneDNN algorithm computes TensorFlow's function, NaN in giving NaN out, are
-// here: Tanh = tanh, Sigmoid = logistic (1 / (1 + exp(-x))), Sqrt = sqrt, Square = square,
-// Elu = elu with alpha 1 (x > 0 ? x : exp(x) - 1). Checked against oneDNN 2.6 and left as
-// loops: Exp (exp(NaN) is not NaN), Relu (relu(NaN) is 0; TensorFlow keeps NaN), Log (about
-// 1e-4 relative error near x = 1), Softplus (TensorFlow's thresholds are not soft_relu's).
+// on oneDNN: Sqrt = sqrt, Square = square, Elu = elu with alpha 1 (x > 0 ? x : exp(x) - 1).
+// Checked against oneDNN 2.6 and left as loops: Exp (exp(NaN) is not NaN), Relu (relu(NaN) is
+// 0; TensorFlow keeps NaN), Log (about 1e-4 relative error near x = 1), Softplus (TensorFlow's
+// thresholds are not soft_relu's). Tanh and Sigmoid left oneDNN: its eltwise tanh (jit:avx2)
+// took 3.2 ns per element on the benchmark's AMD EPYC (the `wide` benchmark's 64 Tanh of
+// [64, 256]: 3.5 ms of a 10 ms step, 0.43 ms with TanhFloatArray); its logistic was 0.6 ns,
+// and SigmoidFloatArray is as fast with TensorFlow-like accuracy for tiny results.
 // Other dtypes keep the loops in elementwise.cc / nn_kernels.cc / activation_kernels.cc; each
 // (op, dtype) has exactly one row.
 //
 // The tensor is described as a 1-D memory of its element count, so one primitive per count
 // serves every shape with that many elements; primitives are cached per count under a mutex.
-// Measured on the `wide` benchmark (64 x Tanh of [64, 256]): see the commit message.
 #include <cstdint>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "kernels/cpu/activation_float.h"
 #include "kernels/cpu/elementwise_util.h"
 #include "kernels/cpu/onednn.h"
 #include "kernels/cpu/registry.h"
@@ -35,8 +39,6 @@ struct EltwiseAlgorithm {
 };
 
 constexpr EltwiseAlgorithm kAlgorithms[] = {
-    {"Tanh", dnnl::algorithm::eltwise_tanh, 0.f, 20},
-    {"Sigmoid", dnnl::algorithm::eltwise_logistic, 0.f, 20},
     {"Sqrt", dnnl::algorithm::eltwise_sqrt, 0.f, 4},
     {"Square", dnnl::algorithm::eltwise_square, 0.f, 1},
     {"Elu", dnnl::algorithm::eltwise_elu, 1.f, 15},
@@ -107,9 +109,40 @@ class OneDnnEltwiseKernel : public OpKernel {
   absl::flat_hash_map<std::pair<int64_t, int>, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };
 
+// float32 Tanh and Sigmoid: an array function of activation_float.h, in place when x dies here.
+class ActivationFloatKernel : public OpKernel {
+ public:
+  using ArrayFunction = void (*)(const float* in, float* out, int64_t n);
+
+  ActivationFloatKernel(const KernelConstruction& c, ArrayFunction function)
+      : OpKernel(c), function_(function), expensive_(!IsSmallOutput(c)) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
+    if (!y.ok()) return y.status();
+    function_(x.data<float>(), (*y)->data<float>(), x.num_elements());
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return expensive_; }
+
+ private:
+  const ArrayFunction function_;
+  const bool expensive_;
+};
+
+KernelFactory ActivationFloatFactory(ActivationFloatKernel::ArrayFunction function) {
+  return [function](const KernelConstruction& c) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new ActivationFloatKernel(c, function));
+  };
+}
+
 }  // namespace
 
 void RegisterCpuOneDnnEltwiseKernels(KernelRegistry& registry) {
+  registry.Register({"Tanh", kDeviceCpu, "T", {DT_FLOAT}, ActivationFloatFactory(TanhFloatArray)});
+  registry.Register(
+      {"Sigmoid", kDeviceCpu, "T", {DT_FLOAT}, ActivationFloatFactory(SigmoidFloatArray)});
   for (const EltwiseAlgorithm& a : kAlgorithms) {
     const EltwiseAlgorithm* algorithm = &a;
     registry.Register({a.op, kDeviceCpu, "T", {DT_FLOAT},

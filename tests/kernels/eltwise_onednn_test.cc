@@ -1,9 +1,10 @@
 // eltwise_onednn_test.cc - Tests for kernels/cpu/eltwise_onednn.cc: the float32 unary ops on
-// oneDNN's eltwise primitive against float64 references on random data, TensorFlow's values at
-// the edges (saturation, overflow, log(0), sqrt of a negative), several shapes sharing one
-// element count, and that float64 keeps its own kernel. (Exp, Log and Relu stay loops: oneDNN's
-// log is off by ~1e-4 relative near x = 1, and its exp and relu do not return NaN for NaN as
-// TensorFlow does; all three were measured by this test's earlier versions.)
+// oneDNN's eltwise primitive (Tanh and Sigmoid on activation_float.h) against float64
+// references on random data, TensorFlow's values at the edges (saturation, overflow, log(0),
+// sqrt of a negative), several shapes sharing one element count, and that float64 keeps its own
+// kernel. (Exp, Log and Relu stay loops: oneDNN's log is off by ~1e-4 relative near x = 1, and
+// its exp and relu do not return NaN for NaN as TensorFlow does; all three were measured by this
+// test's earlier versions.)
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -36,9 +37,9 @@ const std::vector<UnaryCase> kCases = {
     {"Elu", -8.f, 4.f, [](double x) { return x > 0 ? x : std::expm1(x); }},
 };
 
-// oneDNN's vectorized tanh/logistic/exp/log are accurate to a few float32 ulp; the bound is
-// |y - ref| <= 8 ulp-equivalents of max(|ref|, 2^-126), i.e. 8 * 2^-23 relative, plus
-// 1e-7 absolute for results near zero (tanh(x) for tiny x, elu near 0).
+// oneDNN's vectorized exp and activation_float.h's tanh / sigmoid are accurate to a few float32
+// ulp; the bound is |y - ref| <= 8 ulp-equivalents of max(|ref|, 2^-126), i.e. 8 * 2^-23
+// relative, plus 1e-7 absolute for results near zero (tanh(x) for tiny x, elu near 0).
 constexpr double kUlps = 8;
 
 double Tolerance(double ref) {

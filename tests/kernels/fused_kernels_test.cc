@@ -19,7 +19,8 @@ using testing::RandomFloat;
 using testing::RunKernel;
 
 // float32 accumulation over at most ~300 products of values in [-1, 1], then one activation
-// (oneDNN's tanh/logistic/exp are accurate to a few ulp): relative to max(1, |ref|).
+// (oneDNN's exp and activation_float.h's tanh / sigmoid are accurate to a few ulp): relative to
+// max(1, |ref|).
 constexpr double kTolerance = 2e-5 * 300 / 100;
 
 const std::vector<std::vector<std::string>> kFusedOpLists = {
