@@ -22,7 +22,10 @@ namespace {
 
 std::string GpuName(int ordinal) { return absl::StrCat("/device:GPU:", ordinal); }
 
-absl::Status ValidateOptions(const GpuOptions& o) {
+absl::Status ValidateCreateArgs(int ordinal, const GpuOptions& o) {
+  if (ordinal < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("GPU ordinal must be >= 0, found ", ordinal));
+  }
   if (o.memory_limit_bytes == 0 && !(o.memory_fraction > 0.0 && o.memory_fraction <= 1.0)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GpuOptions::memory_fraction must be in (0, 1], found ", o.memory_fraction));
@@ -177,10 +180,7 @@ GpuDevice::GpuDevice(int ordinal, const GpuOptions& options)
 
 absl::StatusOr<std::unique_ptr<GpuDevice>> GpuDevice::Create(int ordinal,
                                                              const GpuOptions& options) {
-  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
-  if (ordinal < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("GPU ordinal must be >= 0, found ", ordinal));
-  }
+  if (absl::Status s = ValidateCreateArgs(ordinal, options); !s.ok()) return s;
   absl::StatusOr<int> count = QueryDeviceCount();
   if (!count.ok()) return count.status();
   if (ordinal >= *count) {
@@ -434,7 +434,7 @@ GpuDevice::GpuDevice(int ordinal, const GpuOptions& options)
     : Device(GpuName(ordinal), kDeviceGpu), ordinal_(ordinal), options_(options) {}
 absl::StatusOr<std::unique_ptr<GpuDevice>> GpuDevice::Create(int ordinal,
                                                              const GpuOptions& options) {
-  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  if (absl::Status s = ValidateCreateArgs(ordinal, options); !s.ok()) return s;
   return NoCuda();
 }
 GpuDevice::~GpuDevice() = default;
