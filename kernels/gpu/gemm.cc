@@ -1,6 +1,7 @@
 // gemm.cc - GpuBlas: row-major GEMM on cuBLAS and fused bias(+ReLU) GEMM on cuBLASLt.
 #include "kernels/gpu/gemm.h"
 
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -24,6 +25,15 @@ GpuStatus BlasStatus(cublasStatus_t status, const char* what) {
 GpuStatus CudaStatus(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return GpuStatus::Ok();
   return GpuStatus::Error(std::string(what) + " failed: " + cudaGetErrorString(err));
+}
+
+// The largest power of two (up to 256) dividing the address. cuBLASLt assumes 256-byte
+// aligned operands unless told otherwise, and may pick a kernel that needs it.
+uint32_t Alignment(const void* p) {
+  uint32_t alignment = 256;
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  while (alignment > 1 && address % alignment != 0) alignment /= 2;
+  return alignment;
 }
 
 bool FitsInt(int64_t v) { return v >= 0 && v <= std::numeric_limits<int>::max(); }
@@ -184,6 +194,22 @@ GpuStatus GpuBlas::FusedGemm(const GemmParams& p, const float* a, const float* b
                       &lt_workspace_bytes_, sizeof(lt_workspace_bytes_)),
                   "setting the workspace limit");
   if (!st.ok()) return st;
+  const struct {
+    cublasLtMatmulPreferenceAttributes_t attribute;
+    uint32_t alignment;
+  } alignments[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, Alignment(b)},  // Lt's A is our B
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, Alignment(a)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, Alignment(c)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, Alignment(c)},
+  };
+  for (const auto& entry : alignments) {
+    st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(d.preference, entry.attribute,
+                                                         &entry.alignment,
+                                                         sizeof(entry.alignment)),
+                    "setting an operand alignment");
+    if (!st.ok()) return st;
+  }
   cublasLtMatmulHeuristicResult_t heuristic = {};
   int found = 0;
   st = BlasStatus(cublasLtMatmulAlgoGetHeuristic(lt, d.matmul, d.a, d.b, d.c, d.c,
