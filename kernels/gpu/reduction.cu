@@ -93,31 +93,45 @@ __global__ void RowReduceBlock(R reducer, const T* in, T* out, int64_t rows, int
   }
 }
 
-// [outer, reduced, inner] with inner > 1: a block of 32 x 8 threads owns 32 neighbouring
-// columns of one outer index; the 8 rows of threads stride through `reduced`, then combine
-// through shared memory. Reads are coalesced along inner.
+// [outer, reduced, inner] with inner > 1: a block of 32 x blockDim.y threads owns 32
+// neighbouring columns of one outer index; the rows of threads stride through `reduced`, then
+// combine through shared memory. Reads are coalesced along inner. With `splits` > 1 the
+// reduced extent is cut into that many chunks (blockIdx.y) and the partial results go to
+// out[(o * splits + chunk) * inner + col], a [outer, splits, inner] input for a second pass.
 constexpr int kColumnTileX = 32;
-constexpr int kColumnTileY = 8;
+constexpr int kColumnMaxTileY = 32;
 
 template <typename R, typename T>
 __global__ void ColumnReduce(R reducer, const T* in, T* out, int64_t outer, int64_t reduced,
-                             int64_t inner, int64_t count) {
-  __shared__ T tile[kColumnTileY][kColumnTileX + 1];
+                             int64_t inner, int64_t splits, int64_t count) {
+  __shared__ T tile[kColumnMaxTileY][kColumnTileX + 1];
   const int64_t inner_tiles = (inner + kColumnTileX - 1) / kColumnTileX;
+  const int64_t chunk = (reduced + splits - 1) / splits;
+  const int64_t begin = blockIdx.y * chunk;
+  const int64_t end = begin + chunk < reduced ? begin + chunk : reduced;
   for (int64_t t = blockIdx.x; t < outer * inner_tiles; t += gridDim.x) {
     const int64_t o = t / inner_tiles;
     const int64_t col = (t % inner_tiles) * kColumnTileX + threadIdx.x;
     T acc = R::Identity();
     if (col < inner) {
       const T* p = in + o * reduced * inner + col;
-      for (int64_t r = threadIdx.y; r < reduced; r += kColumnTileY) acc = reducer(acc, p[r * inner]);
+      for (int64_t r = begin + threadIdx.y; r < end; r += blockDim.y) {
+        acc = reducer(acc, p[r * inner]);
+      }
     }
     tile[threadIdx.y][threadIdx.x] = acc;
     __syncthreads();
     if (threadIdx.y == 0) {
-#pragma unroll
-      for (int y = 1; y < kColumnTileY; ++y) acc = reducer(acc, tile[y][threadIdx.x]);
-      if (col < inner) out[o * inner + col] = reducer.Finalize(acc, count);
+      for (int y = 1; y < static_cast<int>(blockDim.y); ++y) {
+        acc = reducer(acc, tile[y][threadIdx.x]);
+      }
+      if (col < inner) {
+        if (splits > 1) {
+          out[(o * splits + blockIdx.y) * inner + col] = acc;
+        } else {
+          out[o * inner + col] = reducer.Finalize(acc, count);
+        }
+      }
     }
     __syncthreads();
   }
@@ -165,21 +179,55 @@ __global__ void FillValue(T* out, int64_t n, T value) {
   }
 }
 
-// The split used for a few very long rows: enough blocks in total to fill the card.
-constexpr int64_t kSplitMinCols = 1 << 16;
+// Few long rows, or few column tiles over a long reduced extent, leave most SMs idle; such
+// reductions are split in two passes when the caller gives a workspace. The targets aim at
+// about 8 blocks per SM of an H100 (132 SMs).
 constexpr int64_t kSplitTargetBlocks = 1024;
-constexpr int64_t kSplitMinChunk = 4096;
+constexpr int64_t kRowSplitMinCols = 1 << 16;
+constexpr int64_t kRowSplitMinChunk = 4096;
+constexpr int64_t kColumnSplitMaxTiles = 264;
+constexpr int64_t kColumnSplitMinChunk = 512;
 
-int64_t RowSplits(const ReducePlan& plan) {
-  if (plan.kind != ReducePlan::Kind::kRow || plan.reduced < kSplitMinCols ||
-      plan.outer >= kSplitTargetBlocks / 4) {
+int64_t ColumnTiles(const ReducePlan& plan) {
+  return plan.outer * ((plan.inner + kColumnTileX - 1) / kColumnTileX);
+}
+
+// How many chunks each row (kRow) or column (kColumn) is cut into; 1 means a single pass.
+int64_t Splits(const ReducePlan& plan) {
+  int64_t splits = 1;
+  if (plan.kind == ReducePlan::Kind::kRow) {
+    if (plan.reduced < kRowSplitMinCols || plan.outer >= kSplitTargetBlocks / 4) return 1;
+    splits = kSplitTargetBlocks / plan.outer;
+    const int64_t max_by_chunk = plan.reduced / kRowSplitMinChunk;
+    if (splits > max_by_chunk) splits = max_by_chunk;
+  } else if (plan.kind == ReducePlan::Kind::kColumn) {
+    const int64_t tiles = ColumnTiles(plan);
+    if (tiles >= kColumnSplitMaxTiles) return 1;
+    splits = kSplitTargetBlocks / tiles;
+    const int64_t max_by_chunk = plan.reduced / kColumnSplitMinChunk;
+    if (splits > max_by_chunk) splits = max_by_chunk;
+  } else {
     return 1;
   }
-  int64_t splits = kSplitTargetBlocks / plan.outer;
-  const int64_t max_by_chunk = plan.reduced / kSplitMinChunk;
-  if (splits > max_by_chunk) splits = max_by_chunk;
   if (splits > 65535) splits = 65535;  // gridDim.y
   return splits < 2 ? 1 : splits;
+}
+
+size_t WorkspaceElements(const ReducePlan& plan, int64_t splits) {
+  if (splits <= 1) return 0;
+  return static_cast<size_t>(plan.outer * splits *
+                             (plan.kind == ReducePlan::Kind::kColumn ? plan.inner : 1));
+}
+
+template <typename R, typename T>
+void LaunchColumnReduce(R reducer, const T* in, T* out, int64_t outer, int64_t reduced,
+                        int64_t inner, int64_t splits, int64_t count, cudaStream_t stream) {
+  const int64_t tiles = outer * ((inner + kColumnTileX - 1) / kColumnTileX);
+  const unsigned blocks = static_cast<unsigned>(tiles < (1 << 20) ? tiles : (1 << 20));
+  // Fewer tiles than SMs times a few: taller blocks keep more loads in flight.
+  const int tile_y = tiles * splits < 512 ? kColumnMaxTileY : 8;
+  ColumnReduce<<<dim3(blocks, static_cast<unsigned>(splits)), dim3(kColumnTileX, tile_y), 0,
+                 stream>>>(reducer, in, out, outer, reduced, inner, splits, count);
 }
 
 template <ReduceOp kOp, typename T>
@@ -210,9 +258,9 @@ GpuStatus Run(const ReducePlan& plan, const T* in, T* out, void* workspace,
       return GpuStatus::Ok();
     case ReducePlan::Kind::kRow: {
       const int64_t rows = plan.outer, cols = plan.reduced;
-      const int64_t splits = RowSplits(plan);
+      const int64_t splits = Splits(plan);
       if (splits > 1 && workspace != nullptr &&
-          workspace_bytes >= static_cast<size_t>(rows * splits) * sizeof(T)) {
+          workspace_bytes >= WorkspaceElements(plan, splits) * sizeof(T)) {
         T* partial = static_cast<T*>(workspace);
         RowReduceBlock<<<dim3(static_cast<unsigned>(rows), static_cast<unsigned>(splits)),
                          kBlockRowThreads, 0, stream>>>(reducer, in, partial, rows, cols,
@@ -230,10 +278,18 @@ GpuStatus Run(const ReducePlan& plan, const T* in, T* out, void* workspace,
       break;
     }
     case ReducePlan::Kind::kColumn: {
-      const int64_t tiles = plan.outer * ((plan.inner + kColumnTileX - 1) / kColumnTileX);
-      const unsigned blocks = static_cast<unsigned>(tiles < (1 << 20) ? tiles : (1 << 20));
-      ColumnReduce<<<blocks, dim3(kColumnTileX, kColumnTileY), 0, stream>>>(
-          reducer, in, out, plan.outer, plan.reduced, plan.inner, plan.reduced);
+      const int64_t splits = Splits(plan);
+      if (splits > 1 && workspace != nullptr &&
+          workspace_bytes >= WorkspaceElements(plan, splits) * sizeof(T)) {
+        T* partial = static_cast<T*>(workspace);  // [outer, splits, inner]
+        LaunchColumnReduce(reducer, in, partial, plan.outer, plan.reduced, plan.inner, splits,
+                           plan.reduced, stream);
+        LaunchColumnReduce(reducer, partial, out, plan.outer, splits, plan.inner, 1,
+                           plan.reduced, stream);
+      } else {
+        LaunchColumnReduce(reducer, in, out, plan.outer, plan.reduced, plan.inner, 1,
+                           plan.reduced, stream);
+      }
       break;
     }
     case ReducePlan::Kind::kGeneral: {
@@ -272,8 +328,7 @@ size_t ReduceWorkspaceBytes(const GpuDims& input, const int64_t* axes, int num_a
                             size_t element_size) {
   ReducePlan plan;
   if (!MakeReducePlan(input, axes, num_axes, &plan).ok()) return 0;
-  const int64_t splits = RowSplits(plan);
-  return splits > 1 ? static_cast<size_t>(plan.outer * splits) * element_size : 0;
+  return WorkspaceElements(plan, Splits(plan)) * element_size;
 }
 
 template <typename T>

@@ -2,9 +2,10 @@
 // over one axis.
 //
 // The axes are collapsed first (shape_util.h's ReducePlan) into [outer, reduced, inner]:
-// inner == 1 is a row reduction (a warp per short row, a block per long row, and for a few
-// very long rows a two-pass split through a caller-provided workspace), inner > 1 a column
-// reduction (a 32-wide tile of columns per block, coalesced). Axes that interleave with kept
+// inner == 1 is a row reduction (a warp per short row, a block per long row), inner > 1 a
+// column reduction (a 32-wide tile of columns per block, coalesced). When that leaves most of
+// the GPU idle (a few very long rows, a few column tiles over a long reduced extent) the
+// reduced extent is split over more blocks in two passes through a caller-provided workspace. Axes that interleave with kept
 // dimensions (e.g. {0, 2} of a rank-3 input) take a strided kernel, a warp per output.
 #ifndef WEIR_KERNELS_GPU_REDUCTION_H_
 #define WEIR_KERNELS_GPU_REDUCTION_H_

@@ -377,7 +377,9 @@ TEST_CASE("gpu reductions match the float64 reference over any axes") {
       {{600000, 3}, {1}},           // many short rows, past the grid limit
       {{513, 37}, {0}},             // columns
       {{4, 100, 33}, {1}},          // [outer, reduced, inner]
-      {{2, 40000, 3}, {1}},         // long columns
+      {{2, 40000, 3}, {1}},         // long columns: split through the workspace
+      {{1 << 20, 4}, {0}},          // very long narrow columns: split
+      {{4096, 300}, {0}},           // columns with taller blocks
       {{3, 4, 5, 6}, {0, 2}},       // interleaved axes: strided kernel
       {{3, 4, 5, 6}, {1, 3}},
       {{3, 4, 5, 6}, {-1, 0}},
@@ -421,10 +423,13 @@ TEST_CASE("gpu reductions match the float64 reference over any axes") {
       }
     }
   }
-  // The split is planned for a few long rows only.
+  // The split is planned only where one pass would leave the GPU mostly idle.
   const int64_t axis1[] = {1};
   CHECK(ReduceWorkspaceBytes(GpuDims{3, 300000}, axis1, 1, sizeof(float)) > 0);
   CHECK(ReduceWorkspaceBytes(GpuDims{37, 513}, axis1, 1, sizeof(float)) == 0);
+  const int64_t axis0[] = {0};
+  CHECK(ReduceWorkspaceBytes(GpuDims{1 << 20, 4}, axis0, 1, sizeof(float)) > 0);
+  CHECK(ReduceWorkspaceBytes(GpuDims{64, 100000}, axis0, 1, sizeof(float)) == 0);
 }
 
 TEST_CASE("gpu integer reductions are exact") {
