@@ -55,17 +55,27 @@ __global__ void ScalarKernel(Fn fn, const T* lhs, const T* rhs, T* out, int64_t 
   }
 }
 
-template <typename Fn, typename T>
-__global__ void StridedKernel(Fn fn, const T* lhs, const T* rhs, T* out, int64_t n,
+// Index is uint32_t when every offset fits (64-bit division costs several times more than
+// 32-bit, and this kernel divides once per dimension per element), int64_t otherwise.
+template <typename Fn, typename T, typename Index>
+__global__ void StridedKernel(Fn fn, const T* lhs, const T* rhs, T* out, Index n,
                               StridedIndexing ix) {
-  for (int64_t i = internal::GlobalThreadIndex(); i < n; i += internal::GlobalThreadCount()) {
-    int64_t rest = i, l = 0, r = 0;
+  Index out_dims[kMaxGpuRank], lhs_strides[kMaxGpuRank], rhs_strides[kMaxGpuRank];
+#pragma unroll
+  for (int d = 0; d < kMaxGpuRank; ++d) {
+    out_dims[d] = static_cast<Index>(ix.out_dims[d]);
+    lhs_strides[d] = static_cast<Index>(ix.lhs_strides[d]);
+    rhs_strides[d] = static_cast<Index>(ix.rhs_strides[d]);
+  }
+  const Index step = static_cast<Index>(internal::GlobalThreadCount());
+  for (Index i = static_cast<Index>(internal::GlobalThreadIndex()); i < n; i += step) {
+    Index rest = i, l = 0, r = 0;
     for (int d = ix.rank - 1; d >= 0; --d) {
-      const int64_t dim = ix.out_dims[d];
-      const int64_t coord = rest % dim;
+      const Index dim = out_dims[d];
+      const Index coord = rest % dim;
       rest /= dim;
-      l += coord * ix.lhs_strides[d];
-      r += coord * ix.rhs_strides[d];
+      l += coord * lhs_strides[d];
+      r += coord * rhs_strides[d];
     }
     out[i] = fn(lhs[l], rhs[r]);
   }
@@ -112,7 +122,14 @@ GpuStatus Run(const BroadcastPlan& plan, const T* lhs, const T* rhs, T* out,
         ix.lhs_strides[d] = plan.lhs_strides[d];
         ix.rhs_strides[d] = plan.rhs_strides[d];
       }
-      StridedKernel<<<internal::BlocksFor(n), threads, 0, stream>>>(fn, lhs, rhs, out, n, ix);
+      // n + the grid's thread count must not wrap a uint32_t in the grid-stride loop.
+      if (n + internal::kMaxBlocks * threads < (int64_t{1} << 32)) {
+        StridedKernel<decltype(fn), T, uint32_t><<<internal::BlocksFor(n), threads, 0, stream>>>(
+            fn, lhs, rhs, out, static_cast<uint32_t>(n), ix);
+      } else {
+        StridedKernel<decltype(fn), T, int64_t><<<internal::BlocksFor(n), threads, 0, stream>>>(
+            fn, lhs, rhs, out, n, ix);
+      }
       break;
     }
   }
