@@ -3,7 +3,10 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <memory>
 #include <string>
+#include <tuple>
 
 #ifdef WEIR_HAVE_CUDA
 #include <cublasLt.h>
@@ -50,7 +53,7 @@ GpuStatus CheckParams(const GemmParams& p) {
   return GpuStatus::Ok();
 }
 
-// RAII for the cuBLASLt descriptors one FusedGemm call creates.
+// RAII for the cuBLASLt descriptors of one fused-gemm plan.
 struct LtDescriptors {
   cublasLtMatmulDesc_t matmul = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
@@ -64,7 +67,116 @@ struct LtDescriptors {
   }
 };
 
+// A cuBLASLt plan for one problem: descriptors and the algorithm the heuristic chose. Building
+// one (the heuristic query above all) costs far more host time than a small launch, so plans
+// are cached per shape; only the bias pointer changes between calls.
+struct LtKey {
+  int64_t m, n, k;
+  bool transpose_a, transpose_b, tf32;
+  int epilogue;
+  uint32_t align_a, align_b, align_c;
+  bool operator<(const LtKey& o) const {
+    return std::tie(m, n, k, transpose_a, transpose_b, tf32, epilogue, align_a, align_b,
+                    align_c) < std::tie(o.m, o.n, o.k, o.transpose_a, o.transpose_b, o.tf32,
+                                        o.epilogue, o.align_a, o.align_b, o.align_c);
+  }
+};
+
+struct LtPlan {
+  LtDescriptors d;
+  cublasLtMatmulAlgo_t algo;
+};
+
+// Cached plans are bounded; past this many shapes the cache starts over.
+constexpr size_t kMaxLtPlans = 256;
+
+GpuStatus BuildLtPlan(cublasLtHandle_t lt, const LtKey& key, size_t workspace_bytes,
+                      LtPlan* plan) {
+  LtDescriptors& d = plan->d;
+  const cublasComputeType_t compute = key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  GpuStatus st = BlasStatus(cublasLtMatmulDescCreate(&d.matmul, compute, CUDA_R_32F),
+                            "cublasLtMatmulDescCreate");
+  if (!st.ok()) return st;
+  // The same swap as Gemm: Lt's first operand is B, its second A, its output C^T (n x m).
+  const cublasOperation_t op_first = key.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_second = key.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasLtEpilogue_t epi = key.epilogue == static_cast<int>(GemmEpilogue::kBiasRelu)
+                                     ? CUBLASLT_EPILOGUE_RELU_BIAS
+                                     : CUBLASLT_EPILOGUE_BIAS;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                 &op_first, sizeof(op_first)),
+                  "setting TRANSA");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSB,
+                                                 &op_second, sizeof(op_second)),
+                  "setting TRANSB");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                                 sizeof(epi)),
+                  "setting the epilogue");
+  if (!st.ok()) return st;
+  // Column-major layouts (rows, cols, leading dimension) of the stored matrices.
+  const uint64_t first_rows = key.transpose_b ? key.k : key.n;
+  const uint64_t first_cols = key.transpose_b ? key.n : key.k;
+  const uint64_t second_rows = key.transpose_a ? key.m : key.k;
+  const uint64_t second_cols = key.transpose_a ? key.k : key.m;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.a, CUDA_R_32F, first_rows, first_cols,
+                                             static_cast<int64_t>(first_rows)),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.b, CUDA_R_32F, second_rows, second_cols,
+                                             static_cast<int64_t>(second_rows)),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.c, CUDA_R_32F, key.n, key.m, key.n),
+                  "cublasLtMatrixLayoutCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulPreferenceCreate(&d.preference),
+                  "cublasLtMatmulPreferenceCreate");
+  if (!st.ok()) return st;
+  st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(
+                      d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                      sizeof(workspace_bytes)),
+                  "setting the workspace limit");
+  if (!st.ok()) return st;
+  const struct {
+    cublasLtMatmulPreferenceAttributes_t attribute;
+    uint32_t alignment;
+  } alignments[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.align_b},  // Lt's A is our B
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.align_a},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.align_c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.align_c},
+  };
+  for (const auto& entry : alignments) {
+    st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(d.preference, entry.attribute,
+                                                         &entry.alignment,
+                                                         sizeof(entry.alignment)),
+                    "setting an operand alignment");
+    if (!st.ok()) return st;
+  }
+  cublasLtMatmulHeuristicResult_t heuristic = {};
+  int found = 0;
+  st = BlasStatus(cublasLtMatmulAlgoGetHeuristic(lt, d.matmul, d.a, d.b, d.c, d.c,
+                                                 d.preference, 1, &heuristic, &found),
+                  "cublasLtMatmulAlgoGetHeuristic");
+  if (!st.ok()) return st;
+  if (found == 0) {
+    return GpuStatus::Error("cuBLASLt has no algorithm for a fused gemm of m=" +
+                            std::to_string(key.m) + " n=" + std::to_string(key.n) +
+                            " k=" + std::to_string(key.k));
+  }
+  plan->algo = heuristic.algo;
+  return GpuStatus::Ok();
+}
+
 }  // namespace
+
+struct GpuBlas::LtPlanCache {
+  std::map<LtKey, std::unique_ptr<LtPlan>> plans;
+};
+
+GpuBlas::GpuBlas() = default;
 
 GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>* out, size_t lt_workspace_bytes) {
   if (!GpuAvailable()) return GpuStatus::Error("no CUDA device is available");
@@ -88,6 +200,7 @@ GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>* out, size_t lt_workspace_byt
 }
 
 GpuBlas::~GpuBlas() {
+  lt_plans_.reset();  // descriptors before the handle they were made for
   if (lt_workspace_ != nullptr) cudaFree(lt_workspace_);
   if (lt_handle_ != nullptr) cublasLtDestroy(static_cast<cublasLtHandle_t>(lt_handle_));
   if (blas_handle_ != nullptr) cublasDestroy(static_cast<cublasHandle_t>(blas_handle_));
@@ -98,6 +211,17 @@ GpuStatus GpuBlas::Gemm(const GemmParams& p, const float* a, const float* b, flo
   GpuStatus st = CheckParams(p);
   if (!st.ok()) return st;
   if (p.m == 0 || p.n == 0 || p.batch == 0) return GpuStatus::Ok();
+  if (p.k == 0 && p.beta == 0.0f) {
+    // An empty product: C = 0, as TensorFlow's MatMul gives (not left to cuBLAS's k = 0 path).
+    const size_t bytes = static_cast<size_t>(p.m * p.n) * sizeof(float);
+    for (int64_t i = 0; i < p.batch; ++i) {
+      st = CudaStatus(cudaMemsetAsync(c + i * p.stride_c, 0, bytes,
+                                      static_cast<cudaStream_t>(stream)),
+                      "zeroing an empty product");
+      if (!st.ok()) return st;
+    }
+    return GpuStatus::Ok();
+  }
   auto handle = static_cast<cublasHandle_t>(blas_handle_);
   st = BlasStatus(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
   if (!st.ok()) return st;
@@ -130,6 +254,7 @@ GpuStatus GpuBlas::Gemm(const GemmParams& p, const float* a, const float* b, flo
                     "cublasGemmStridedBatchedEx");
 }
 
+
 GpuStatus GpuBlas::FusedGemm(const GemmParams& p, const float* a, const float* b,
                              const float* bias, GemmEpilogue epilogue, float* c,
                              GpuStream stream) {
@@ -143,92 +268,34 @@ GpuStatus GpuBlas::FusedGemm(const GemmParams& p, const float* a, const float* b
     return GpuStatus::Error("fused gemm needs k > 0 (cuBLASLt refuses empty products)");
   }
   auto lt = static_cast<cublasLtHandle_t>(lt_handle_);
-  LtDescriptors d;
-  const cublasComputeType_t compute =
-      p.allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  st = BlasStatus(cublasLtMatmulDescCreate(&d.matmul, compute, CUDA_R_32F),
-                  "cublasLtMatmulDescCreate");
-  if (!st.ok()) return st;
-  // The same swap as Gemm: Lt's first operand is B, its second A, its output C^T (n x m).
-  const cublasOperation_t op_first = p.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasOperation_t op_second = p.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasLtEpilogue_t epi =
-      epilogue == GemmEpilogue::kBiasRelu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
-  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSA,
-                                                 &op_first, sizeof(op_first)),
-                  "setting TRANSA");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSB,
-                                                 &op_second, sizeof(op_second)),
-                  "setting TRANSB");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
-                                                 sizeof(epi)),
-                  "setting the epilogue");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+  const LtKey key = {p.m,         p.n,          p.k,         p.transpose_a,
+                     p.transpose_b, p.allow_tf32, static_cast<int>(epilogue),
+                     Alignment(a), Alignment(b), Alignment(c)};
+  if (lt_plans_ == nullptr) lt_plans_ = std::make_unique<LtPlanCache>();
+  auto it = lt_plans_->plans.find(key);
+  if (it == lt_plans_->plans.end()) {
+    auto plan = std::make_unique<LtPlan>();
+    st = BuildLtPlan(lt, key, lt_workspace_bytes_, plan.get());
+    if (!st.ok()) return st;
+    if (lt_plans_->plans.size() >= kMaxLtPlans) lt_plans_->plans.clear();
+    it = lt_plans_->plans.emplace(key, std::move(plan)).first;
+  }
+  LtPlan& plan = *it->second;
+  st = BlasStatus(cublasLtMatmulDescSetAttribute(plan.d.matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                  &bias, sizeof(bias)),
                   "setting the bias pointer");
   if (!st.ok()) return st;
-  // Column-major layouts (rows, cols, leading dimension) of the stored matrices.
-  const uint64_t first_rows = p.transpose_b ? p.k : p.n;
-  const uint64_t first_cols = p.transpose_b ? p.n : p.k;
-  const uint64_t second_rows = p.transpose_a ? p.m : p.k;
-  const uint64_t second_cols = p.transpose_a ? p.k : p.m;
-  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.a, CUDA_R_32F, first_rows, first_cols,
-                                             static_cast<int64_t>(first_rows)),
-                  "cublasLtMatrixLayoutCreate");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.b, CUDA_R_32F, second_rows, second_cols,
-                                             static_cast<int64_t>(second_rows)),
-                  "cublasLtMatrixLayoutCreate");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatrixLayoutCreate(&d.c, CUDA_R_32F, p.n, p.m, p.n),
-                  "cublasLtMatrixLayoutCreate");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatmulPreferenceCreate(&d.preference),
-                  "cublasLtMatmulPreferenceCreate");
-  if (!st.ok()) return st;
-  st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(
-                      d.preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                      &lt_workspace_bytes_, sizeof(lt_workspace_bytes_)),
-                  "setting the workspace limit");
-  if (!st.ok()) return st;
-  const struct {
-    cublasLtMatmulPreferenceAttributes_t attribute;
-    uint32_t alignment;
-  } alignments[] = {
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, Alignment(b)},  // Lt's A is our B
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, Alignment(a)},
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, Alignment(c)},
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, Alignment(c)},
-  };
-  for (const auto& entry : alignments) {
-    st = BlasStatus(cublasLtMatmulPreferenceSetAttribute(d.preference, entry.attribute,
-                                                         &entry.alignment,
-                                                         sizeof(entry.alignment)),
-                    "setting an operand alignment");
-    if (!st.ok()) return st;
-  }
-  cublasLtMatmulHeuristicResult_t heuristic = {};
-  int found = 0;
-  st = BlasStatus(cublasLtMatmulAlgoGetHeuristic(lt, d.matmul, d.a, d.b, d.c, d.c,
-                                                 d.preference, 1, &heuristic, &found),
-                  "cublasLtMatmulAlgoGetHeuristic");
-  if (!st.ok()) return st;
-  if (found == 0) {
-    return GpuStatus::Error("cuBLASLt has no algorithm for a fused gemm of m=" +
-                            std::to_string(p.m) + " n=" + std::to_string(p.n) +
-                            " k=" + std::to_string(p.k));
-  }
   const float alpha = 1.0f, beta = 0.0f;
-  return BlasStatus(cublasLtMatmul(lt, d.matmul, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c,
-                                   &heuristic.algo, lt_workspace_, lt_workspace_bytes_,
-                                   static_cast<cudaStream_t>(stream)),
+  return BlasStatus(cublasLtMatmul(lt, plan.d.matmul, &alpha, b, plan.d.a, a, plan.d.b, &beta,
+                                   c, plan.d.c, c, plan.d.c, &plan.algo, lt_workspace_,
+                                   lt_workspace_bytes_, static_cast<cudaStream_t>(stream)),
                     "cublasLtMatmul");
 }
 
 #else  // !WEIR_HAVE_CUDA
+
+struct GpuBlas::LtPlanCache {};
+GpuBlas::GpuBlas() = default;
 
 GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>*, size_t) {
   return GpuStatus::Error("this build has no CUDA support");

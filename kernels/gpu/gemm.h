@@ -43,9 +43,10 @@ enum class GemmEpilogue {
   kBiasRelu,  // C = max(op(A) op(B) + bias, 0)
 };
 
-// cuBLAS and cuBLASLt handles plus cuBLASLt's workspace, for one stream at a time (cuBLAS
-// handles are not safe to share between threads running different streams). Create it once
-// per stream and device and keep it: creating handles costs milliseconds.
+// cuBLAS and cuBLASLt handles plus cuBLASLt's workspace and its plans per fused-gemm shape,
+// for one thread and stream at a time (not thread-safe: cuBLAS handles must not be shared
+// between threads running different streams). Create it once per stream and device and keep
+// it: creating handles costs milliseconds.
 class GpuBlas {
  public:
   // Fails (with the CUDA or cuBLAS error) when no GPU can be used or the build has no CUDA.
@@ -65,7 +66,10 @@ class GpuBlas {
                       const float* bias, GemmEpilogue epilogue, float* c, GpuStream stream);
 
  private:
-  GpuBlas() = default;
+  struct LtPlanCache;  // cuBLASLt descriptors and algorithm per fused-gemm shape (gemm.cc)
+
+  GpuBlas();
+  std::unique_ptr<LtPlanCache> lt_plans_;
   void* blas_handle_ = nullptr;  // cublasHandle_t
   void* lt_handle_ = nullptr;    // cublasLtHandle_t
   void* lt_workspace_ = nullptr;

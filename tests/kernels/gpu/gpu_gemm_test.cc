@@ -178,6 +178,47 @@ TEST_CASE("gpu fused MatMul with bias and bias+ReLU epilogues") {
   }
 }
 
+TEST_CASE("gpu fused MatMul reuses its cached plan with new pointers") {
+  WEIR_REQUIRE_GPU_OR_SKIP();
+  std::unique_ptr<GpuBlas> blas = MakeBlas();
+  GemmParams p;
+  p.m = 48;
+  p.n = 40;
+  p.k = 72;
+  std::vector<float> a = RandomVector<float>(p.m * p.k + 1, -1, 1, 1300);
+  std::vector<float> b = RandomVector<float>(p.k * p.n, -1, 1, 1301);
+  DeviceBuffer<float> da(a), db(b), dc(p.m * p.n);
+  // Two biases through one cached plan, then an A that is only 4-byte aligned (a new plan).
+  for (int round = 0; round < 3; ++round) {
+    const int a_offset = round == 2 ? 1 : 0;
+    std::vector<float> bias = RandomVector<float>(p.n, -1, 1, 1310 + round);
+    DeviceBuffer<float> dbias(bias);
+    WEIR_REQUIRE_OK(blas->FusedGemm(p, da.get() + a_offset, db.get(), dbias.get(),
+                                    GemmEpilogue::kBias, dc.get(), nullptr));
+    std::vector<double> want, scale;
+    ReferenceGemm(p, a.data() + a_offset, b.data(), &want, &scale);
+    for (int64_t i = 0; i < p.m * p.n; ++i) {
+      want[i] += bias[i % p.n];
+      scale[i] += std::fabs(bias[i % p.n]);
+    }
+    CheckGemm(dc.ToHost(), want, scale, kGemmRtol, "round " + std::to_string(round));
+  }
+}
+
+TEST_CASE("gpu MatMul with k = 0 gives zeros") {
+  WEIR_REQUIRE_GPU_OR_SKIP();
+  std::unique_ptr<GpuBlas> blas = MakeBlas();
+  GemmParams p;
+  p.m = 3;
+  p.n = 5;
+  p.k = 0;
+  DeviceBuffer<float> dc(std::vector<float>(15, 7.0f));
+  DeviceBuffer<float> empty(0);
+  WEIR_REQUIRE_OK(blas->Gemm(p, empty.get(), empty.get(), dc.get(), nullptr));
+  const std::vector<float> got = dc.ToHost();
+  CHECK(got == std::vector<float>(15, 0.0f));
+}
+
 TEST_CASE("gpu gemm rejects dimensions cuBLAS cannot take") {
   WEIR_REQUIRE_GPU_OR_SKIP();
   std::unique_ptr<GpuBlas> blas = MakeBlas();
