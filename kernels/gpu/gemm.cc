@@ -14,6 +14,9 @@
 #include <cuda_runtime_api.h>
 #endif
 
+#include "kernels/gpu/bias_add.h"
+#include "kernels/gpu/elementwise.h"
+
 namespace weir {
 namespace gpu {
 
@@ -85,6 +88,7 @@ struct LtKey {
 struct LtPlan {
   LtDescriptors d;
   cublasLtMatmulAlgo_t algo;
+  bool supported = false;  // false: cuBLASLt offers no algorithm, take the unfused path
 };
 
 // Cached plans are bounded; past this many shapes the cache starts over.
@@ -161,12 +165,8 @@ GpuStatus BuildLtPlan(cublasLtHandle_t lt, const LtKey& key, size_t workspace_by
                                                  d.preference, 1, &heuristic, &found),
                   "cublasLtMatmulAlgoGetHeuristic");
   if (!st.ok()) return st;
-  if (found == 0) {
-    return GpuStatus::Error("cuBLASLt has no algorithm for a fused gemm of m=" +
-                            std::to_string(key.m) + " n=" + std::to_string(key.n) +
-                            " k=" + std::to_string(key.k));
-  }
-  plan->algo = heuristic.algo;
+  plan->supported = found > 0;
+  if (plan->supported) plan->algo = heuristic.algo;
   return GpuStatus::Ok();
 }
 
@@ -281,6 +281,17 @@ GpuStatus GpuBlas::FusedGemm(const GemmParams& p, const float* a, const float* b
     it = lt_plans_->plans.emplace(key, std::move(plan)).first;
   }
   LtPlan& plan = *it->second;
+  if (!plan.supported) {
+    // No fused algorithm for this shape or alignment: GEMM, then bias (and ReLU) in place.
+    GemmParams unfused = p;
+    unfused.alpha = 1.0f;
+    unfused.beta = 0.0f;
+    st = Gemm(unfused, a, b, c, stream);
+    if (!st.ok()) return st;
+    st = LaunchBiasAdd<float>(c, bias, c, p.m, p.n, 1, stream);
+    if (!st.ok() || epilogue != GemmEpilogue::kBiasRelu) return st;
+    return LaunchUnary<float>(UnaryOp::kRelu, c, c, p.m * p.n, stream);
+  }
   st = BlasStatus(cublasLtMatmulDescSetAttribute(plan.d.matmul, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                                  &bias, sizeof(bias)),
                   "setting the bias pointer");

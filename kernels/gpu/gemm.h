@@ -61,7 +61,8 @@ class GpuBlas {
                  GpuStream stream);
 
   // _FusedMatMul: one cuBLASLt matmul whose epilogue adds `bias` (n floats) and optionally
-  // applies ReLU. batch must be 1; alpha and beta are ignored (1 and 0).
+  // applies ReLU. batch must be 1; alpha and beta are ignored (1 and 0). Where cuBLASLt has
+  // no algorithm (an odd alignment, say) it runs Gemm, BiasAdd and Relu instead.
   GpuStatus FusedGemm(const GemmParams& params, const float* a, const float* b,
                       const float* bias, GemmEpilogue epilogue, float* c, GpuStream stream);
 
