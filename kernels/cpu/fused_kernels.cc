@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "kernels/cpu/activation_float.h"
 #include "kernels/cpu/conv_kernels.h"
+#include "kernels/cpu/gemm_weights.h"
 #include "kernels/cpu/onednn.h"
 #include "kernels/cpu/matmul_dims.h"
 #include "kernels/cpu/registry.h"
@@ -127,16 +128,10 @@ absl::Status CheckBias(const Tensor& bias, int64_t channels) {
   return absl::OkStatus();
 }
 
-// Whether input `i` of the node is read straight from a Const node.
-bool InputIsConst(const KernelConstruction& c, int i) {
-  const Edge* e = c.node().input_edge(i);
-  return e != nullptr && e->src->op() == "Const";
-}
-
 class FusedMatMulKernel : public OpKernel {
  public:
   FusedMatMulKernel(const KernelConstruction& c, FusedEpilogue epilogue)
-      : OpKernel(c), epilogue_(epilogue) {
+      : OpKernel(c), epilogue_(epilogue), const_b_(InputIsConst(c, 1)) {
     c.GetAttr("transpose_a", &transpose_a_).IgnoreError();
     c.GetAttr("transpose_b", &transpose_b_).IgnoreError();
   }
@@ -154,16 +149,16 @@ class FusedMatMulKernel : public OpKernel {
     if (m == 0 || n == 0) return absl::OkStatus();
     // k == 0 still runs the primitive: the product is zero, the bias and activation apply.
     const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
-    absl::StatusOr<Primitive> p = GetPrimitive(m, k, n, team);
+    absl::StatusOr<Primitive> p = GetPrimitive(m, k, n, team, b);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
     if (!scratch.ok()) return scratch.status();
     try {
       const dnnl::engine& engine = CpuEngine();
-      dnnl::memory a_mem(p->a, engine, a.raw_data());
-      dnnl::memory b_mem(p->b, engine, b.raw_data());
+      dnnl::memory a_mem(p->operands.a, engine, a.raw_data());
+      dnnl::memory b_mem(p->operands.b, engine, p->operands.BData(b));
       dnnl::memory bias_mem(p->bias, engine, bias.raw_data());
-      dnnl::memory c_mem(p->c, engine, (*out)->raw_data());
+      dnnl::memory c_mem(p->operands.c, engine, (*out)->raw_data());
       dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
       dnnl::stream& stream = ThreadStream();
       p->matmul.execute(stream, {{DNNL_ARG_SRC, a_mem},
@@ -182,12 +177,15 @@ class FusedMatMulKernel : public OpKernel {
  private:
   struct Primitive {
     dnnl::matmul matmul;
-    dnnl::memory::desc a, b, bias, c, scratchpad;
+    // a, b (the padded copy of a Const b when it has one) and c.
+    GemmOperands operands;
+    dnnl::memory::desc bias, scratchpad;
     size_t scratchpad_bytes = 0;
   };
   using ShapeKey = std::array<int64_t, 4>;  // m, k, n, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team) {
+  absl::StatusOr<Primitive> GetPrimitive(int64_t m, int64_t k, int64_t n, int team,
+                                         const Tensor& b) {
     const ShapeKey key{m, k, n, team};
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
@@ -195,15 +193,12 @@ class FusedMatMulKernel : public OpKernel {
     using dt = dnnl::memory::data_type;
     Primitive p;
     try {
-      // Transposes are strides on the plain descriptors (as in matmul.cc); the bias is a
-      // [1, n] row broadcast over the m rows.
-      p.a = dnnl::memory::desc({m, k}, dt::f32,
-                               transpose_a_ ? dnnl::memory::dims{1, m} : dnnl::memory::dims{k, 1});
-      p.b = dnnl::memory::desc({k, n}, dt::f32,
-                               transpose_b_ ? dnnl::memory::dims{1, k} : dnnl::memory::dims{n, 1});
+      // The bias is a [1, n] row broadcast over the m rows.
+      p.operands = DescribeGemm(m, k, n, transpose_a_, transpose_b_,
+                                const_b_ ? b.data<float>() : nullptr);
       p.bias = dnnl::memory::desc({1, n}, dt::f32, dnnl::memory::dims{n, 1});
-      p.c = dnnl::memory::desc({m, n}, dt::f32, dnnl::memory::dims{n, 1});
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.bias, p.c),
+      dnnl::matmul::primitive_desc pd(
+          dnnl::matmul::desc(p.operands.a, p.operands.b, p.bias, p.operands.c),
                                       epilogue_.MakeAttr(), CpuEngine());
       p.scratchpad = pd.scratchpad_desc();
       p.scratchpad_bytes = p.scratchpad.get_size();
@@ -219,6 +214,7 @@ class FusedMatMulKernel : public OpKernel {
   const FusedEpilogue epilogue_;
   bool transpose_a_ = false;
   bool transpose_b_ = false;
+  const bool const_b_;
   absl::Mutex mu_;
   absl::flat_hash_map<ShapeKey, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "oneapi/dnnl/dnnl.hpp"
 #include "runtime/kernel.h"
 
 namespace weir {
@@ -30,6 +31,21 @@ int64_t PaddedLeadingDim(int64_t ld);
 std::shared_ptr<const std::vector<float>> CopyWithLeadingDim(const float* src, int64_t rows,
                                                              int64_t cols, int64_t ld,
                                                              int64_t padded_ld);
+
+// The plain oneDNN descriptors of a row-major [m,k] x [k,n] = [m,n] product, transposes
+// expressed as strides (no copy), and the padded copy of b when `const_b` (b's data, given only
+// when b is a Const) has a leading dimension PaddedLeadingDim changes; `b` then describes it.
+struct GemmOperands {
+  dnnl::memory::desc a, b, c;
+  std::shared_ptr<const std::vector<float>> padded_b;
+  // The buffer to bind to `b`: the padded copy, or the input tensor's data.
+  void* BData(const Tensor& b_input) const {
+    return padded_b != nullptr ? const_cast<float*>(padded_b->data())
+                               : const_cast<void*>(b_input.raw_data());
+  }
+};
+GemmOperands DescribeGemm(int64_t m, int64_t k, int64_t n, bool transpose_a, bool transpose_b,
+                          const float* const_b);
 
 }  // namespace weir
 

@@ -56,12 +56,9 @@ class MatMulKernel : public OpKernel {
     const Tensor& scratchpad = *scratch;
     try {
       const dnnl::engine& engine = CpuEngine();
-      dnnl::memory a_mem(primitive->a, engine, a.raw_data());
-      dnnl::memory b_mem(primitive->b, engine,
-                         primitive->padded_b != nullptr
-                             ? const_cast<float*>(primitive->padded_b->data())
-                             : const_cast<void*>(b.raw_data()));
-      dnnl::memory c_mem(primitive->c, engine, (*product)->raw_data());
+      dnnl::memory a_mem(primitive->operands.a, engine, a.raw_data());
+      dnnl::memory b_mem(primitive->operands.b, engine, primitive->operands.BData(b));
+      dnnl::memory c_mem(primitive->operands.c, engine, (*product)->raw_data());
       dnnl::memory s_mem(primitive->scratchpad, engine, scratchpad.raw_data());
       dnnl::stream& stream = ThreadStream();
       primitive->matmul.execute(stream, {{DNNL_ARG_SRC, a_mem},
@@ -79,10 +76,9 @@ class MatMulKernel : public OpKernel {
   // A compiled primitive and the memory descriptors it was created for (handles; copies share).
   struct Primitive {
     dnnl::matmul matmul;
-    dnnl::memory::desc a, b, c, scratchpad;
+    GemmOperands operands;
+    dnnl::memory::desc scratchpad;
     size_t scratchpad_bytes = 0;
-    // The Const b with a padded leading dimension, when it has one (b then describes it).
-    std::shared_ptr<const std::vector<float>> padded_b;
   };
   using ShapeKey = std::array<int64_t, 4>;  // m, k, n, team size
 
@@ -92,26 +88,13 @@ class MatMulKernel : public OpKernel {
     absl::MutexLock lock(&mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
-    using dt = dnnl::memory::data_type;
     Primitive p;
     try {
-      // Row-major a is [m,k] with strides {k,1}; transposed, the stored [k,m] reads as [m,k]
-      // with strides {1,m}. Likewise for b.
-      p.a = dnnl::memory::desc({m, k}, dt::f32,
-                               transpose_a_ ? dnnl::memory::dims{1, m} : dnnl::memory::dims{k, 1});
-      // b is stored as rows x cols = [k,n], or [n,k] when transposed.
-      const int64_t b_rows = transpose_b_ ? n : k, b_ld = transpose_b_ ? k : n;
-      int64_t ld = b_ld;
-      if (const_b_ && PaddedLeadingDim(b_ld) != b_ld) {
-        ld = PaddedLeadingDim(b_ld);
-        p.padded_b = CopyWithLeadingDim(b.data<float>(), b_rows, b_ld, b_ld, ld);
-      }
-      p.b = dnnl::memory::desc({k, n}, dt::f32,
-                               transpose_b_ ? dnnl::memory::dims{1, ld} : dnnl::memory::dims{ld, 1});
-      p.c = dnnl::memory::desc({m, n}, dt::f32, dnnl::memory::dims{n, 1});
+      p.operands = DescribeGemm(m, k, n, transpose_a_, transpose_b_,
+                                const_b_ ? b.data<float>() : nullptr);
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.c), attr, CpuEngine());
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.operands.a, p.operands.b, p.operands.c), attr, CpuEngine());
       p.scratchpad = pd.scratchpad_desc();
       p.scratchpad_bytes = p.scratchpad.get_size();
       p.matmul = dnnl::matmul(pd);

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "builder/ops.h"
+#include "runtime/session.h"
 #include "tests/kernel_test_util.h"
 
 namespace weir {
@@ -215,6 +217,61 @@ TEST_CASE("fused kernels report unsupported fused_ops and bad bias shapes") {
     absl::StatusOr<std::vector<Tensor>> out = RunKernel(run);
     REQUIRE_FALSE(out.ok());
     CHECK_THAT(std::string(out.status().message()), Catch::Contains("fused_ops is empty"));
+  }
+}
+
+TEST_CASE("a Dense layer with Const weights fuses and multiplies a padded copy of them") {
+  // MatMul(x, Const w) + BiasAdd + Relu becomes one _FusedMatMul whose Const b is copied with
+  // a padded leading dimension when that is a multiple of 64 floats (kernels/cpu/gemm_weights.h):
+  // (128, 256) and (256, 128) do, (96, 40) does not. Checked against float64 for both
+  // transpose_b and several batch sizes through one session.
+  std::mt19937 rng(83);
+  for (const auto& [k, n] : std::vector<std::pair<int64_t, int64_t>>{{128, 256}, {256, 128},
+                                                                      {96, 40}}) {
+    for (bool transpose_b : {false, true}) {
+      CAPTURE(k, n, transpose_b);
+      Tensor w = RandomFloat(transpose_b ? TensorShape{n, k} : TensorShape{k, n}, rng);
+      Tensor bias = RandomFloat({n}, rng);
+      TensorProto w_proto, bias_proto;
+      w.ToProto(&w_proto);
+      bias.ToProto(&bias_proto);
+      Scope scope = Scope::NewRootScope();
+      Output x = ops::Placeholder(scope.WithOpName("x"), DT_FLOAT, PartialShape{-1, k});
+      Output mm = ops::MatMul(scope.WithOpName("mm"), x, ops::Const(scope.WithOpName("w"), w_proto),
+                              false, transpose_b);
+      Output biased = ops::BiasAdd(scope.WithOpName("biased"), mm,
+                                   ops::Const(scope.WithOpName("bias"), bias_proto));
+      ops::Relu(scope.WithOpName("y"), biased);
+      GraphDef def;
+      REQUIRE(scope.ToGraphDef(&def).ok());
+      auto session = Session::Create(def, SessionOptions());
+      REQUIRE(session.ok());
+      for (int64_t m : {1, 64, 5}) {
+        Tensor xin = RandomFloat({m, k}, rng);
+        std::vector<double> ref(m * n);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = bias.data<float>()[j];
+            for (int64_t t = 0; t < k; ++t) {
+              const float wv = transpose_b ? w.data<float>()[j * k + t] : w.data<float>()[t * n + j];
+              sum += static_cast<double>(xin.data<float>()[i * k + t]) * wv;
+            }
+            ref[i * n + j] = std::max(sum, 0.0);
+          }
+        }
+        RunOptions options;
+        options.trace_level = RunOptions::kFullTrace;
+        RunMetadata metadata;
+        std::vector<Tensor> out;
+        REQUIRE((*session)->Run(options, {{"x", xin}}, {"y"}, {}, &out, &metadata).ok());
+        CHECK(MaxRelativeError(out[0], ref) < kTolerance);
+        bool fused = false;
+        for (const auto& dev : metadata.step_stats().dev_stats()) {
+          for (const auto& node : dev.node_stats()) fused |= node.timeline_label() == "_FusedMatMul";
+        }
+        CHECK(fused);
+      }
+    }
   }
 }
 
