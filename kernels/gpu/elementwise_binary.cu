@@ -70,7 +70,11 @@ __global__ void StridedKernel(Fn fn, const T* lhs, const T* rhs, T* out, Index n
   const Index step = static_cast<Index>(internal::GlobalThreadCount());
   for (Index i = static_cast<Index>(internal::GlobalThreadIndex()); i < n; i += step) {
     Index rest = i, l = 0, r = 0;
-    for (int d = ix.rank - 1; d >= 0; --d) {
+    // Unrolled over the maximum rank so the arrays stay in registers (a loop bounded by
+    // ix.rank would index them dynamically, i.e. through local memory).
+#pragma unroll
+    for (int d = kMaxGpuRank - 1; d >= 0; --d) {
+      if (d >= ix.rank) continue;
       const Index dim = out_dims[d];
       const Index coord = rest % dim;
       rest /= dim;

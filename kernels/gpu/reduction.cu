@@ -154,14 +154,18 @@ __global__ void GeneralReduce(R reducer, const T* in, T* out, int64_t num_output
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
   for (int64_t o = first; o < num_outputs; o += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
     int64_t base = 0, rest = o;
-    for (int d = ix.kept_rank - 1; d >= 0; --d) {
+#pragma unroll
+    for (int d = kMaxGpuRank - 1; d >= 0; --d) {  // unrolled: indices known at compile time
+      if (d >= ix.kept_rank) continue;
       base += (rest % ix.kept_dims[d]) * ix.kept_strides[d];
       rest /= ix.kept_dims[d];
     }
     T acc = R::Identity();
     for (int64_t r = lane; r < reduced; r += 32) {
       int64_t offset = base, rr = r;
-      for (int d = ix.reduced_rank - 1; d >= 0; --d) {
+#pragma unroll
+      for (int d = kMaxGpuRank - 1; d >= 0; --d) {
+        if (d >= ix.reduced_rank) continue;
         offset += (rr % ix.reduced_dims[d]) * ix.reduced_strides[d];
         rr /= ix.reduced_dims[d];
       }

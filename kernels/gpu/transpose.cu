@@ -52,7 +52,9 @@ template <typename T>
 __global__ void TransposeGeneral(const T* in, T* out, int64_t n, TransposeIndexing ix) {
   for (int64_t i = internal::GlobalThreadIndex(); i < n; i += internal::GlobalThreadCount()) {
     int64_t rest = i, offset = 0;
-    for (int d = ix.rank - 1; d >= 0; --d) {
+#pragma unroll
+    for (int d = kMaxGpuRank - 1; d >= 0; --d) {  // unrolled: indices known at compile time
+      if (d >= ix.rank) continue;
       offset += (rest % ix.out_dims[d]) * ix.in_strides[d];
       rest /= ix.out_dims[d];
     }
