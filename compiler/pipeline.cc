@@ -12,6 +12,7 @@
 #include "compiler/passes/dead_node_elimination.h"
 #include "compiler/passes/fusion.h"
 #include "compiler/passes/layout.h"
+#include "compiler/passes/pad_fold.h"
 #include "compiler/passes/prune.h"
 #include "graph/shape_inference.h"
 #include "graph/types.h"
@@ -27,6 +28,7 @@ std::unique_ptr<Pass> MakePass(const std::string& name) {
   if (name == "simplify") return std::make_unique<ArithmeticSimplifyPass>();
   if (name == "fusion") return std::make_unique<FusionPass>();
   if (name == "layout") return std::make_unique<LayoutPass>();
+  if (name == "pad-fold") return std::make_unique<PadFoldPass>();
   return nullptr;
 }
 
@@ -60,6 +62,11 @@ std::vector<std::unique_ptr<Pass>> BuildPipeline(int opt_level) {
     // Const), so fold again and let the next round's CSE merge the results.
     if (round + 1 < rounds) passes.push_back(std::make_unique<ConstantFoldingPass>());
   }
+  // Pad folding after layout (the convolution's data_format and the Pad's paddings are final,
+  // and the paddings are Consts after folding) and after the simplification that cancels the
+  // Transposes layout may leave between a Pad and its convolution; before fusion, which then
+  // sees a plain Conv2D/DepthwiseConv2dNative reading the unpadded input and fuses it as usual.
+  if (opt_level >= 2) passes.push_back(std::make_unique<PadFoldPass>());
   // Fusion after folding, CSE and simplification: batch-norm parameters must already be
   // Consts and the Identity/StopGradient links between a MatMul/Conv2D and its BiasAdd and
   // activation gone, or the patterns do not match; and the passes above need not know the
@@ -93,6 +100,9 @@ std::vector<PassInfo> ListPasses() {
        "run NCHW convolution/pooling regions on the CPU in NHWC (data_format, window attrs and "
        "constant operands permuted, Transposes at the region boundary; simplify cancels the "
        "pairs that meet)"},
+      {"pad-fold",
+       "fold a zero Pad/PadV2 (Const paddings, spatial only) into the VALID/EXPLICIT "
+       "Conv2D/DepthwiseConv2dNative/_Fused* reading it, as VALID, SAME or EXPLICIT padding"},
       {"dce", "remove pure nodes whose outputs nothing uses; drop redundant control edges"},
   };
 }

@@ -20,7 +20,7 @@ inline constexpr int kMaxOptLevel = 3;
 //   0: prune (correctness only)
 //   1: + simplify, constant folding, dead-node elimination
 //   2: + layout (NCHW convolutions on the CPU in NHWC), common-subexpression elimination, a
-//      second simplification and fusion (the default)
+//      second simplification, zero-Pad folding into convolutions and fusion (the default)
 //   3: + a second round of folding, CSE and simplification (catches what round one exposed)
 std::vector<std::unique_ptr<Pass>> BuildPipeline(int opt_level);
 

@@ -21,7 +21,8 @@ TEST_CASE("each optimization level lists its passes in order") {
         std::vector<std::string>{"prune", "simplify", "constant-folding", "dce"});
   CHECK(Names(BuildPipeline(2)) == std::vector<std::string>{"prune", "simplify",
                                                             "constant-folding", "layout",
-                                                            "cse", "simplify", "fusion", "dce"});
+                                                            "cse", "simplify", "pad-fold",
+                                                            "fusion", "dce"});
   CHECK(Names(BuildPipeline(3)).size() > Names(BuildPipeline(2)).size());
   CHECK(Names(BuildPipeline(9)) == Names(BuildPipeline(3)));  // clamped
   for (const PassInfo& info : ListPasses()) {
