@@ -148,7 +148,7 @@ class FusedMatMulKernel : public OpKernel {
     if (!out.ok()) return out.status();
     if (m == 0 || n == 0) return absl::OkStatus();
     // k == 0 still runs the primitive: the product is zero, the bias and activation apply.
-    const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
+    const int team = onednn::UseIntraOpThreads(ctx->device(), onednn::GemmWork(m, k, n));
     absl::StatusOr<Primitive> p = GetPrimitive(m, k, n, team, b);
     if (!p.ok()) return p.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);

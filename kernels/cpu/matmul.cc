@@ -48,7 +48,7 @@ class MatMulKernel : public OpKernel {
       return absl::OkStatus();
     }
 
-    const int team = onednn::UseIntraOpThreads(ctx->device(), 2.0 * static_cast<double>(m) * k * n);
+    const int team = onednn::UseIntraOpThreads(ctx->device(), onednn::GemmWork(m, k, n));
     absl::StatusOr<Primitive> primitive = GetPrimitive(m, k, n, team, b);
     if (!primitive.ok()) return primitive.status();
     absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, primitive->scratchpad_bytes);
