@@ -71,6 +71,22 @@ absl::StatusOr<std::unique_ptr<Executor>> Executor::Create(std::unique_ptr<Graph
     exec->has_switch_ |= item.unset_outputs_are_dead;
   }
   if (auto s = exec->BuildFrames(); !s.ok()) return s;
+  // A topological order for the parallelism estimate, for plain DAGs only (no loops, no
+  // Switch/Merge whose dead branches make costs conditional, no asynchronous kernels).
+  if (!exec->has_loops_ && !exec->has_switch_ && exec->merge_items_.empty() &&
+      exec->num_async_ == 0) {
+    std::vector<int> indegree(nodes.size());
+    for (size_t k = 0; k < nodes.size(); ++k) indegree[k] = exec->items_[k].initial_pending;
+    exec->topo_order_ = exec->roots_;
+    for (size_t head = 0; head < exec->topo_order_.size(); ++head) {
+      for (const OutEdge& e : exec->items_[exec->topo_order_[head]].out_edges) {
+        if (--indegree[e.dst] == 0) exec->topo_order_.push_back(e.dst);
+      }
+    }
+    if (exec->topo_order_.size() != nodes.size()) exec->topo_order_.clear();
+    absl::MutexLock lock(&exec->parallelism_mu_);
+    exec->path_ns_.assign(nodes.size(), 0);
+  }
   exec->graph_ = std::move(graph);
   // The first step state, so the first Run allocates nothing either.
   if (!exec->has_loops_) exec->ReleaseState(exec->AcquireState());
@@ -120,9 +136,11 @@ class Executor::StepState {
     }
   }
 
-  absl::Status Run(const StepArgs& args) {
+  // `measured` (set when the step sampled kernel times for the cost model).
+  absl::Status Run(const StepArgs& args, bool* measured) {
     if (exec_.roots_.empty()) return absl::OkStatus();
     Reset(args);
+    *measured = measure_;
     ReadyStack& stack = ThreadReadyStack();
     const size_t base = stack.size();
     stack.insert(stack.end(), exec_.roots_.begin(), exec_.roots_.end());
@@ -145,8 +163,8 @@ class Executor::StepState {
 
   void Reset(const StepArgs& args) {
     args_ = &args;
-    pool_ = args.pool;
-    serial_ = args.pool == nullptr && exec_.num_async_ == 0;
+    pool_ = exec_.UsesPool() ? args.pool : nullptr;
+    serial_ = pool_ == nullptr && exec_.num_async_ == 0;
     measure_ = args.stats == nullptr &&
                ShouldMeasure(exec_.steps_.fetch_add(1, std::memory_order_relaxed));
     for (size_t k = 0; k < exec_.items_.size(); ++k) {
@@ -585,11 +603,37 @@ int64_t Executor::LearnedCostNs(const std::string& name) const {
   return -1;
 }
 
+void Executor::UpdateParallelism() const {
+  if (topo_order_.empty() || !parallelism_mu_.TryLock()) return;
+  // Longest path ending at each node, over the learned costs (unmeasured nodes count 0).
+  int64_t total = 0, longest = 0;
+  for (int k : topo_order_) path_ns_[k] = 0;
+  for (int k : topo_order_) {
+    const int64_t cost = std::max<int64_t>(0, cost_ns_[k].load(std::memory_order_relaxed));
+    total += cost;
+    const int64_t end = path_ns_[k] + cost;
+    longest = std::max(longest, end);
+    for (const OutEdge& e : items_[k].out_edges) path_ns_[e.dst] = std::max(path_ns_[e.dst], end);
+  }
+  if (longest > 0) {
+    parallelism_ = static_cast<double>(total) / static_cast<double>(longest);
+    uses_pool_.store(parallelism_ >= kMinParallelism, std::memory_order_relaxed);
+  }
+  parallelism_mu_.Unlock();
+}
+
+double Executor::LearnedParallelism() const {
+  absl::MutexLock lock(&parallelism_mu_);
+  return parallelism_;
+}
+
 absl::Status Executor::Run(const StepArgs& args) const {
   if (has_loops_) return RunWithFrames(args);
   StepState* state = AcquireState();
-  absl::Status status = state->Run(args);
+  bool measured = false;
+  absl::Status status = state->Run(args, &measured);
   ReleaseState(state);
+  if (measured) UpdateParallelism();
   return status;
 }
 

@@ -158,6 +158,22 @@ class Executor {
   // costs more than the parallelism gains, so tiny graphs run on the calling thread.
   static constexpr int64_t kInlineCostNs = 15000;
   static constexpr uint64_t kMeasureFirstSteps = 8;
+  // Whether steps use the inter-op pool at all. From the learned costs: the graph's parallelism
+  // (total cost over the cost of its longest path). Below kMinParallelism -- a chain of convs,
+  // a transformer layer whose only parallel GEMMs are small -- handing nodes to another thread
+  // only adds wakeups, and two threads each running an OpenMP team oversubscribe the cores
+  // (BERT b32 at 2 threads ran 1.8 ms against 1.2 ms on one thread with a team of two), so the
+  // whole step runs on the calling thread and kernels get the intra-op threads. Graphs with
+  // Switch/Merge or asynchronous kernels always may use the pool.
+  static constexpr double kMinParallelism = 1.5;
+  bool UsesPool() const { return uses_pool_.load(std::memory_order_relaxed); }
+  // Recomputes uses_pool_ from cost_ns_ (after a measured step); one thread at a time, no
+  // allocation (topo_order_ and path_ns_ are sized at creation).
+  void UpdateParallelism() const;
+ public:
+  // The parallelism found from the learned costs (see kMinParallelism), 0 before any.
+  double LearnedParallelism() const;
+ private:
   static constexpr uint64_t kSampleEvery = 32;
   bool RunsInline(int k) const {
     if (!items_[k].expensive) return true;
@@ -175,6 +191,13 @@ class Executor {
   std::vector<NodeItem> items_;
   mutable std::unique_ptr<std::atomic<int64_t>[]> cost_ns_;
   mutable std::atomic<uint64_t> steps_{0};
+  mutable std::atomic<bool> uses_pool_{true};
+  // For UpdateParallelism: the items in a topological order (empty when it does not apply),
+  // the longest-path scratch, and the last ratio.
+  std::vector<int> topo_order_;
+  mutable absl::Mutex parallelism_mu_;
+  mutable std::vector<int64_t> path_ns_ ABSL_GUARDED_BY(parallelism_mu_);
+  mutable double parallelism_ ABSL_GUARDED_BY(parallelism_mu_) = 0;
   std::vector<int> roots_;
   int total_input_slots_ = 0;
   int total_outputs_ = 0;

@@ -274,6 +274,49 @@ TEST_CASE("two sessions share a caller-owned inter-op pool") {
   watched_pool = nullptr;
 }
 
+TEST_CASE("steps of a graph with little parallelism stay on the calling thread") {
+  RegisterSlowDoubleOnce();
+  ThreadPool pool("watched_inter_op", 1);
+  watched_pool = &pool;
+  // `branches` chains of slow nodes from x, summed; the first chain has `long_chain` nodes, the
+  // others one. One long chain beside one short node: parallelism 7/6, below
+  // Executor::kMinParallelism, so once the cost model has measured the nodes nothing goes to
+  // the pool. Two equal chains: parallelism 2, the pool keeps taking nodes.
+  auto run = [&](int long_chain, int short_chains, int short_length) {
+    Scope s = Scope::NewRootScope();
+    auto x = ops::Placeholder(s.WithOpName("x"), DT_FLOAT, {2});
+    Output sum = x;
+    for (int c = 0; c <= short_chains; ++c) {
+      Output h = ops::Add(s, x, ops::Const(s, static_cast<float>(c)));
+      for (int i = 0; i < (c == 0 ? long_chain : short_length); ++i) {
+        h = NodeBuilder(s, "TestSlowDouble").Input(h).Finalize();
+      }
+      sum = c == 0 ? h : ops::Add(s, sum, h);
+    }
+    ops::Identity(s.WithOpName("y"), sum);
+    REQUIRE(s.ok());
+    SessionOptions options;
+    options.inter_op_pool = &pool;
+    std::unique_ptr<Session> session = MakeSession(s, options);
+    float expected = (1 + 0) * float(1 << long_chain);
+    for (int c = 1; c <= short_chains; ++c) expected += (1 + c) * float(1 << short_length);
+    std::vector<Tensor> out;
+    // Warm-up: the cost model measures every node in the first steps.
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(session->Run({{"x", Tensor::FromVector<float>({1, 1}, {2})}}, {"y"}, {}, &out).ok());
+    }
+    runs_on_watched_pool = 0;
+    for (int i = 0; i < 40; ++i) {
+      REQUIRE(session->Run({{"x", Tensor::FromVector<float>({1, 1}, {2})}}, {"y"}, {}, &out).ok());
+      REQUIRE(out[0].data<float>()[0] == expected);
+    }
+    return runs_on_watched_pool.load();
+  };
+  CHECK(run(/*long_chain=*/6, /*short_chains=*/1, /*short_length=*/1) == 0);
+  CHECK(run(/*long_chain=*/3, /*short_chains=*/1, /*short_length=*/3) > 0);
+  watched_pool = nullptr;
+}
+
 TEST_CASE("targets run nodes for their effects only") {
   Scope s = Scope::NewRootScope();
   auto c = ops::Const(s.WithOpName("c"), 2.f);
