@@ -5,10 +5,10 @@
 //
 // Data tensors stay in the node's layout (nhwc or nchw to oneDNN); filters are TensorFlow's
 // HWIO / HWCM described with explicit strides as (grouped) weights, exactly as the forward
-// kernel in conv_kernels.cc does, so no transpose is made by hand: the filter is reordered into
-// the primitive's preferred layout for backward data, and the filter gradient is reordered
-// back out of it for backward weights. Primitives (with the forward primitive descriptor they
-// need as a hint) are created the first time a kernel sees a shape and cached under a mutex;
+// kernel in conv_kernels.cc does (onednn_conv.h), so no transpose is made by hand: the filter
+// is reordered into the primitive's preferred layout for backward data, and the filter gradient
+// is reordered back out of it for backward weights. Primitives (with the forward primitive
+// descriptor they need as a hint) are created the first time a kernel sees a shape and cached;
 // every execution gets its own scratchpad.
 //
 // MaxPoolGrad recomputes the forward max pooling on orig_input to get oneDNN's workspace (the
@@ -18,26 +18,28 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "kernels/cpu/conv_kernels.h"
 #include "kernels/cpu/onednn.h"
+#include "kernels/cpu/onednn_conv.h"
+#include "kernels/cpu/onednn_primitive.h"
 #include "kernels/cpu/registry.h"
 
 namespace weir {
 namespace {
 
-using conv_internal::ComputeSpatial;
+using conv_internal::ConvDescs;
+using conv_internal::ConvKey;
+using conv_internal::ConvShape;
+using conv_internal::ConvWeights;
 using conv_internal::Layout;
+using conv_internal::PoolKey;
 using conv_internal::SpatialGeometry;
 using conv_internal::WindowAttrs;
-using onednn::CpuEngine;
-using onednn::ThreadStream;
-using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
+using onednn::Bind;
 using Dims4 = std::array<int64_t, 4>;
 
 // The value of a sizes input (input_sizes, filter_sizes, orig_input_shape): int32 or int64,
@@ -157,16 +159,21 @@ class ConvBackpropKernel : public OpKernel {
                                                      ") gives filter shape ", DimsString(f_dims),
                                                      ", expected non-zero spatial dimensions"));
     }
-    absl::StatusOr<SpatialGeometry> gh =
-        ComputeSpatial(attrs_, l.h, in_h, kh, attrs_.dilations[l.h]);
-    if (!gh.ok()) return gh.status();
-    absl::StatusOr<SpatialGeometry> gw =
-        ComputeSpatial(attrs_, l.w, in_w, kw, attrs_.dilations[l.w]);
-    if (!gw.ok()) return gw.status();
+    ConvShape shape;
+    shape.batch = batch;
+    shape.in_h = in_h;
+    shape.in_w = in_w;
+    shape.in_c = in_c;
+    shape.kh = kh;
+    shape.kw = kw;
+    shape.groups = groups;
+    shape.group_out = group_out;
+    shape.group_in = group_in;
+    if (auto s = conv_internal::ComputeConvGeometry(attrs_, shape); !s.ok()) return s;
     Dims4 out_dims;
     out_dims[l.n] = batch;
-    out_dims[l.h] = gh->out;
-    out_dims[l.w] = gw->out;
+    out_dims[l.h] = shape.h.out;
+    out_dims[l.w] = shape.w.out;
     out_dims[l.c] = groups * group_out;
     if (auto s = CheckGradShape(grad, 2, out_dims); !s.ok()) return s;
 
@@ -181,143 +188,92 @@ class ConvBackpropKernel : public OpKernel {
     }
 
     const int team = onednn::UseIntraOpThreads(ctx->device());
-    const ShapeKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out, team};
-    absl::StatusOr<Primitive> p = GetPrimitive(key, groups, group_out, group_in, *gh, *gw);
+    const ConvKey key{batch, in_h, in_w, in_c, kh, kw, f_in, f_out, team};
+    absl::StatusOr<Primitive> p = cache_.Get(
+        key, [&] { return CreatePrimitive(shape); },
+        [&] { return conv_internal::DescribeConvKey("oneDNN convolution backprop", key); });
     if (!p.ok()) return p.status();
-    absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
+    absl::StatusOr<Tensor> scratch = onednn::AllocateFor(ctx, p->scratchpad);
     if (!scratch.ok()) return scratch.status();
+    const ConvWeights& w = p->weights;
     absl::StatusOr<Tensor> weights =
-        onednn::AllocateScratch(ctx, p->reorder_weights ? p->weights.get_size() : 0);
+        onednn::AllocateScratch(ctx, w.reordered() ? w.primitive.get_size() : 0);
     if (!weights.ok()) return weights.status();
-    try {
-      const dnnl::engine& engine = CpuEngine();
-      dnnl::stream& stream = ThreadStream();
-      dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
-      dnnl::memory diff_dst(p->dst, engine, grad.raw_data());
+    return onednn::RunOnThreadStream("oneDNN convolution backprop", [&](dnnl::stream& stream) {
+      dnnl::memory s_mem = Bind(p->scratchpad, scratch->raw_data());
+      dnnl::memory diff_dst = Bind(p->dst, grad.raw_data());
       if (wrt_filter_) {
-        dnnl::memory src(p->src, engine, ctx->input(0).raw_data());
-        dnnl::memory user_w(p->user_weights, engine, (*output)->raw_data());
-        dnnl::memory w = p->reorder_weights
-                             ? dnnl::memory(p->weights, engine, weights->raw_data())
-                             : user_w;
-        p->backward_weights.execute(stream, {{DNNL_ARG_SRC, src},
+        // The gradient comes out in the primitive's layout and is reordered into TensorFlow's.
+        dnnl::memory user_w = Bind(w.user, (*output)->raw_data());
+        dnnl::memory diff_w = w.reordered() ? Bind(w.primitive, weights->raw_data()) : user_w;
+        p->backward_weights.execute(stream, {{DNNL_ARG_SRC, Bind(p->src, ctx->input(0).raw_data())},
                                              {DNNL_ARG_DIFF_DST, diff_dst},
-                                             {DNNL_ARG_DIFF_WEIGHTS, w},
+                                             {DNNL_ARG_DIFF_WEIGHTS, diff_w},
                                              {DNNL_ARG_SCRATCHPAD, s_mem}});
-        if (p->reorder_weights) p->reorder.execute(stream, w, user_w);
+        if (w.reordered()) w.reorder.execute(stream, diff_w, user_w);
       } else {
-        dnnl::memory diff_src(p->src, engine, (*output)->raw_data());
-        dnnl::memory user_w(p->user_weights, engine, ctx->input(1).raw_data());
-        dnnl::memory w = user_w;
-        if (p->reorder_weights) {
-          w = dnnl::memory(p->weights, engine, weights->raw_data());
-          p->reorder.execute(stream, user_w, w);
-        }
-        p->backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
-                                          {DNNL_ARG_WEIGHTS, w},
-                                          {DNNL_ARG_DIFF_SRC, diff_src},
-                                          {DNNL_ARG_SCRATCHPAD, s_mem}});
+        p->backward_data.execute(
+            stream, {{DNNL_ARG_DIFF_DST, diff_dst},
+                     {DNNL_ARG_WEIGHTS,
+                      w.Bind(stream, ctx->input(1).raw_data(), weights->raw_data())},
+                     {DNNL_ARG_DIFF_SRC, Bind(p->src, (*output)->raw_data())},
+                     {DNNL_ARG_SCRATCHPAD, s_mem}});
       }
-      stream.wait();
-    } catch (const dnnl::error& e) {
-      return absl::InternalError(absl::StrCat("oneDNN convolution backprop failed: ", e.what()));
-    }
-    return absl::OkStatus();
+    });
   }
 
  private:
   struct Primitive {
     dnnl::convolution_backward_data backward_data;
     dnnl::convolution_backward_weights backward_weights;
-    dnnl::memory::desc src, dst, user_weights, weights, scratchpad;
-    size_t scratchpad_bytes = 0;
-    bool reorder_weights = false;
-    // user -> primitive layout for backward data, primitive -> user for backward weights.
-    dnnl::reorder reorder;
+    dnnl::memory::desc src, dst, scratchpad;
+    // The filter (backward data) or the filter gradient (backward weights); for the gradient
+    // `weights.reorder` runs from the primitive's layout to TensorFlow's.
+    ConvWeights weights;
   };
-  using ShapeKey = std::array<int64_t, 9>;  // input N, H, W, C, filter dims, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, int64_t groups, int64_t group_out,
-                                         int64_t group_in, const SpatialGeometry& gh,
-                                         const SpatialGeometry& gw) {
-    absl::MutexLock lock(&mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    const Layout& l = attrs_.layout;
-    const int64_t batch = key[0], in_h = key[1], in_w = key[2], in_c = key[3];
-    const int64_t kh = key[4], kw = key[5];
-    const int64_t out_c = groups * group_out;
-    const tag data_tag = l.nchw ? tag::nchw : tag::nhwc;
+  Primitive CreatePrimitive(const ConvShape& shape) const {
+    const ConvDescs d = conv_internal::DescribeConv(attrs_, shape);
+    const dnnl::engine& engine = onednn::CpuEngine();
+    const dnnl::primitive_attr attr = onednn::UserScratchpadAttr();
     Primitive p;
-    try {
-      p.src = dnnl::memory::desc({batch, in_c, in_h, in_w}, dt::f32, data_tag);
-      p.dst = dnnl::memory::desc({batch, out_c, gh.out, gw.out}, dt::f32, data_tag);
-      // Element (g, o, i, h, w) of TensorFlow's [kh, kw, group_in, out_c] filter sits at
-      // ((h * kw + w) * group_in + i) * out_c + g * group_out + o (see conv_kernels.cc).
-      const int64_t w_stride = group_in * out_c;
-      if (groups == 1) {
-        p.user_weights = dnnl::memory::desc({out_c, group_in, kh, kw}, dt::f32,
-                                            {1, out_c, kw * w_stride, w_stride});
-      } else {
-        p.user_weights = dnnl::memory::desc({groups, group_out, group_in, kh, kw}, dt::f32,
-                                            {group_out, 1, out_c, kw * w_stride, w_stride});
+    p.src = d.src;
+    p.dst = d.dst;
+    // The backward primitives need the forward primitive descriptor as a hint.
+    dnnl::convolution_forward::desc fwd_desc(
+        dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
+        d.any_weights, d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
+    dnnl::convolution_forward::primitive_desc fwd_pd(fwd_desc, engine);
+    if (wrt_filter_) {
+      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, d.src,
+                                                    d.any_weights, d.dst, d.strides, d.dilates,
+                                                    d.pad_l, d.pad_r);
+      dnnl::convolution_backward_weights::primitive_desc pd(desc, attr, engine, fwd_pd);
+      p.scratchpad = pd.scratchpad_desc();
+      p.backward_weights = dnnl::convolution_backward_weights(pd);
+      p.weights.user = d.user_weights;
+      p.weights.primitive = pd.diff_weights_desc();
+      if (p.weights.reordered()) {
+        p.weights.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(
+            engine, p.weights.primitive, engine, p.weights.user));
       }
-      dnnl::memory::desc any_weights(p.user_weights.dims(), dt::f32, tag::any);
-      const dnnl::memory::dims strides{attrs_.strides[l.h], attrs_.strides[l.w]};
-      // oneDNN counts dilation from 0 (no dilation), TensorFlow from 1.
-      const dnnl::memory::dims dilates{attrs_.dilations[l.h] - 1, attrs_.dilations[l.w] - 1};
-      const dnnl::memory::dims pad_l{gh.pad_before, gw.pad_before};
-      const dnnl::memory::dims pad_r{gh.pad_after, gw.pad_after};
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      // The backward primitives need the forward primitive descriptor as a hint.
-      dnnl::convolution_forward::desc fwd_desc(
-          dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, p.src,
-          any_weights, p.dst, strides, dilates, pad_l, pad_r);
-      dnnl::convolution_forward::primitive_desc fwd_pd(fwd_desc, CpuEngine());
-      if (wrt_filter_) {
-        dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct,
-                                                      p.src, any_weights, p.dst, strides,
-                                                      dilates, pad_l, pad_r);
-        dnnl::convolution_backward_weights::primitive_desc pd(desc, attr, CpuEngine(), fwd_pd);
-        p.weights = pd.diff_weights_desc();
-        p.scratchpad = pd.scratchpad_desc();
-        p.backward_weights = dnnl::convolution_backward_weights(pd);
-        p.reorder_weights = p.weights != p.user_weights;
-        if (p.reorder_weights) {
-          p.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), p.weights,
-                                                                  CpuEngine(), p.user_weights));
-        }
-      } else {
-        dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, p.src,
-                                                   any_weights, p.dst, strides, dilates, pad_l,
-                                                   pad_r);
-        dnnl::convolution_backward_data::primitive_desc pd(desc, attr, CpuEngine(), fwd_pd);
-        p.weights = pd.weights_desc();
-        p.scratchpad = pd.scratchpad_desc();
-        p.backward_data = dnnl::convolution_backward_data(pd);
-        p.reorder_weights = p.weights != p.user_weights;
-        if (p.reorder_weights) {
-          p.reorder = dnnl::reorder(dnnl::reorder::primitive_desc(CpuEngine(), p.user_weights,
-                                                                  CpuEngine(), p.weights));
-        }
-      }
-      p.scratchpad_bytes = p.scratchpad.get_size();
-    } catch (const dnnl::error& e) {
-      return absl::InternalError(absl::StrCat(
-          "oneDNN convolution backprop for input (N,H,W,C) [",
-          absl::StrJoin(key.begin(), key.begin() + 4, ","), "] and filter [",
-          absl::StrJoin(key.begin() + 4, key.begin() + 8, ","), "] could not be created: ", e.what()));
+    } else {
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, d.src,
+                                                 d.any_weights, d.dst, d.strides, d.dilates,
+                                                 d.pad_l, d.pad_r);
+      dnnl::convolution_backward_data::primitive_desc pd(desc, attr, engine, fwd_pd);
+      p.scratchpad = pd.scratchpad_desc();
+      p.backward_data = dnnl::convolution_backward_data(pd);
+      p.weights = conv_internal::MakeConvWeights(d.user_weights, pd.weights_desc(),
+                                                 /*const_filter=*/nullptr);
     }
-    cache_.emplace(key, p);
     return p;
   }
 
   const WindowAttrs attrs_;
   const bool depthwise_;
   const bool wrt_filter_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<ShapeKey, Primitive> cache_ ABSL_GUARDED_BY(mu_);
+  onednn::PrimitiveCache<ConvKey, Primitive> cache_;
 };
 
 class Conv2DBackpropInputKernel : public ConvBackpropKernel {
@@ -351,15 +307,8 @@ class PoolGradKernel : public OpKernel {
       : OpKernel(c), attrs_(conv_internal::ReadWindowAttrs(c)), max_(max) {}
 
   absl::Status Compute(KernelContext* ctx) override {
-    if (auto s = conv_internal::CheckWindowAttrs(attrs_, true); !s.ok()) return s;
+    if (auto s = conv_internal::CheckPoolWindow(attrs_); !s.ok()) return s;
     const Layout& l = attrs_.layout;
-    const std::vector<int64_t>& ksize = attrs_.ksize;
-    const std::vector<int64_t>& strides = attrs_.strides;
-    if (ksize[l.n] != 1 || strides[l.n] != 1 || ksize[l.c] != 1 || strides[l.c] != 1) {
-      return absl::UnimplementedError(absl::StrCat(
-          "pooling over the batch or depth dimension is not supported (ksize [",
-          absl::StrJoin(ksize, ","), "], strides [", absl::StrJoin(strides, ","), "])"));
-    }
     Dims4 in_dims;
     const int grad_index = max_ ? 2 : 1;
     if (max_) {
@@ -373,20 +322,13 @@ class PoolGradKernel : public OpKernel {
     }
     const Tensor& grad = ctx->input(grad_index);
     if (auto s = CheckRank4(grad, grad_index, "grad"); !s.ok()) return s;
-    absl::StatusOr<SpatialGeometry> gh = ComputeSpatial(attrs_, l.h, in_dims[l.h], ksize[l.h], 1);
-    if (!gh.ok()) return gh.status();
-    absl::StatusOr<SpatialGeometry> gw = ComputeSpatial(attrs_, l.w, in_dims[l.w], ksize[l.w], 1);
-    if (!gw.ok()) return gw.status();
-    if (gh->pad_before >= ksize[l.h] || gh->pad_after >= ksize[l.h] ||
-        gw->pad_before >= ksize[l.w] || gw->pad_after >= ksize[l.w]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "explicit_paddings is [", absl::StrJoin(attrs_.explicit_paddings, ","),
-          "], expected paddings smaller than the window size [", ksize[l.h], ",", ksize[l.w],
-          "]"));
-    }
+    auto geometry = conv_internal::ComputePoolGeometry(attrs_, in_dims[l.h], in_dims[l.w]);
+    if (!geometry.ok()) return geometry.status();
+    const SpatialGeometry& gh = geometry->first;
+    const SpatialGeometry& gw = geometry->second;
     Dims4 out_dims = in_dims;
-    out_dims[l.h] = gh->out;
-    out_dims[l.w] = gw->out;
+    out_dims[l.h] = gh.out;
+    out_dims[l.w] = gw.out;
     if (auto s = CheckGradShape(grad, grad_index, out_dims); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "input ", grad_index, " (grad) has shape ", grad.shape().ToString(), ", expected ",
@@ -402,29 +344,26 @@ class PoolGradKernel : public OpKernel {
     }
 
     const int team = onednn::UseIntraOpThreads(ctx->device());
-    const ShapeKey key{in_dims[l.n], in_dims[l.h], in_dims[l.w], in_dims[l.c], team};
-    absl::StatusOr<Primitive> p = GetPrimitive(key, *gh, *gw);
+    const PoolKey key{in_dims[l.n], in_dims[l.h], in_dims[l.w], in_dims[l.c], team};
+    absl::StatusOr<Primitive> p = cache_.Get(
+        key, [&] { return CreatePrimitive(key, gh, gw); },
+        [&] { return conv_internal::DescribePoolKey("oneDNN pooling backprop", key); });
     if (!p.ok()) return p.status();
-    absl::StatusOr<Tensor> scratch = onednn::AllocateScratch(ctx, p->scratchpad_bytes);
+    absl::StatusOr<Tensor> scratch = onednn::AllocateFor(ctx, p->scratchpad);
     if (!scratch.ok()) return scratch.status();
     // Max pooling: the recomputed forward output and the workspace it leaves.
     absl::StatusOr<Tensor> fwd_dst = onednn::AllocateScratch(ctx, max_ ? p->dst.get_size() : 0);
     if (!fwd_dst.ok()) return fwd_dst.status();
-    absl::StatusOr<Tensor> workspace =
-        onednn::AllocateScratch(ctx, max_ ? p->workspace.get_size() : 0);
+    absl::StatusOr<Tensor> workspace = onednn::AllocateFor(ctx, p->workspace);
     if (!workspace.ok()) return workspace.status();
-    try {
-      const dnnl::engine& engine = CpuEngine();
-      dnnl::stream& stream = ThreadStream();
-      dnnl::memory s_mem(p->scratchpad, engine, scratch->raw_data());
-      dnnl::memory diff_dst(p->dst, engine, grad.raw_data());
-      dnnl::memory diff_src(p->src, engine, (*output)->raw_data());
+    return onednn::RunOnThreadStream("oneDNN pooling backprop", [&](dnnl::stream& stream) {
+      dnnl::memory s_mem = Bind(p->scratchpad, scratch->raw_data());
+      dnnl::memory diff_dst = Bind(p->dst, grad.raw_data());
+      dnnl::memory diff_src = Bind(p->src, (*output)->raw_data());
       if (max_) {
-        dnnl::memory src(p->src, engine, ctx->input(0).raw_data());
-        dnnl::memory dst(p->dst, engine, fwd_dst->raw_data());
-        dnnl::memory ws(p->workspace, engine, workspace->raw_data());
-        p->forward.execute(stream, {{DNNL_ARG_SRC, src},
-                                    {DNNL_ARG_DST, dst},
+        dnnl::memory ws = Bind(p->workspace, workspace->raw_data());
+        p->forward.execute(stream, {{DNNL_ARG_SRC, Bind(p->src, ctx->input(0).raw_data())},
+                                    {DNNL_ARG_DST, Bind(p->dst, fwd_dst->raw_data())},
                                     {DNNL_ARG_WORKSPACE, ws},
                                     {DNNL_ARG_SCRATCHPAD, s_mem}});
         p->backward.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
@@ -436,70 +375,48 @@ class PoolGradKernel : public OpKernel {
                                      {DNNL_ARG_DIFF_SRC, diff_src},
                                      {DNNL_ARG_SCRATCHPAD, s_mem}});
       }
-      stream.wait();
-    } catch (const dnnl::error& e) {
-      return absl::InternalError(absl::StrCat("oneDNN pooling backprop failed: ", e.what()));
-    }
-    return absl::OkStatus();
+    });
   }
 
  private:
   struct Primitive {
     dnnl::pooling_forward forward;  // max pooling only
     dnnl::pooling_backward backward;
-    dnnl::memory::desc src, dst, workspace, scratchpad;
-    size_t scratchpad_bytes = 0;  // the larger of the forward and backward scratchpads
+    dnnl::memory::desc src, dst, workspace;  // workspace: max pooling only
+    dnnl::memory::desc scratchpad;           // the larger of the forward and backward ones
   };
-  using ShapeKey = std::array<int64_t, 5>;  // batch, height, width, channels, team size
 
-  absl::StatusOr<Primitive> GetPrimitive(const ShapeKey& key, const SpatialGeometry& gh,
-                                         const SpatialGeometry& gw) {
-    absl::MutexLock lock(&mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    const Layout& l = attrs_.layout;
-    const tag data_tag = l.nchw ? tag::nchw : tag::nhwc;
+  Primitive CreatePrimitive(const PoolKey& key, const SpatialGeometry& gh,
+                            const SpatialGeometry& gw) const {
+    const conv_internal::PoolDescs d = conv_internal::DescribePool(attrs_, key, gh, gw);
+    const dnnl::engine& engine = onednn::CpuEngine();
+    const dnnl::primitive_attr attr = onednn::UserScratchpadAttr();
     const dnnl::algorithm algorithm =
         max_ ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
     Primitive p;
-    try {
-      p.src = dnnl::memory::desc({key[0], key[3], key[1], key[2]}, dt::f32, data_tag);
-      p.dst = dnnl::memory::desc({key[0], key[3], gh.out, gw.out}, dt::f32, data_tag);
-      const dnnl::memory::dims strides{attrs_.strides[l.h], attrs_.strides[l.w]};
-      const dnnl::memory::dims kernel{attrs_.ksize[l.h], attrs_.ksize[l.w]};
-      const dnnl::memory::dims pad_l{gh.pad_before, gw.pad_before};
-      const dnnl::memory::dims pad_r{gh.pad_after, gw.pad_after};
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      dnnl::pooling_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algorithm, p.src,
-                                           p.dst, strides, kernel, pad_l, pad_r);
-      dnnl::pooling_forward::primitive_desc fwd_pd(fwd_desc, attr, CpuEngine());
-      dnnl::pooling_backward::desc desc(algorithm, p.src, p.dst, strides, kernel, pad_l, pad_r);
-      dnnl::pooling_backward::primitive_desc pd(desc, attr, CpuEngine(), fwd_pd);
-      p.backward = dnnl::pooling_backward(pd);
-      p.scratchpad = pd.scratchpad_desc();
-      p.scratchpad_bytes = p.scratchpad.get_size();
-      if (max_) {
-        p.forward = dnnl::pooling_forward(fwd_pd);
-        p.workspace = fwd_pd.workspace_desc();
-        if (fwd_pd.scratchpad_desc().get_size() > p.scratchpad_bytes) {
-          p.scratchpad = fwd_pd.scratchpad_desc();
-          p.scratchpad_bytes = p.scratchpad.get_size();
-        }
+    p.src = d.src;
+    p.dst = d.dst;
+    dnnl::pooling_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algorithm, d.src,
+                                         d.dst, d.strides, d.kernel, d.pad_l, d.pad_r);
+    dnnl::pooling_forward::primitive_desc fwd_pd(fwd_desc, attr, engine);
+    dnnl::pooling_backward::desc desc(algorithm, d.src, d.dst, d.strides, d.kernel, d.pad_l,
+                                      d.pad_r);
+    dnnl::pooling_backward::primitive_desc pd(desc, attr, engine, fwd_pd);
+    p.backward = dnnl::pooling_backward(pd);
+    p.scratchpad = pd.scratchpad_desc();
+    if (max_) {
+      p.forward = dnnl::pooling_forward(fwd_pd);
+      p.workspace = fwd_pd.workspace_desc();
+      if (fwd_pd.scratchpad_desc().get_size() > p.scratchpad.get_size()) {
+        p.scratchpad = fwd_pd.scratchpad_desc();
       }
-    } catch (const dnnl::error& e) {
-      return absl::InternalError(absl::StrCat("oneDNN pooling backprop for input [",
-                                              absl::StrJoin(key.begin(), key.begin() + 4, ","),
-                                              "] could not be created: ", e.what()));
     }
-    cache_.emplace(key, p);
     return p;
   }
 
   const WindowAttrs attrs_;
   const bool max_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<ShapeKey, Primitive> cache_ ABSL_GUARDED_BY(mu_);
+  onednn::PrimitiveCache<PoolKey, Primitive> cache_;
 };
 
 class MaxPoolGradKernel : public PoolGradKernel {

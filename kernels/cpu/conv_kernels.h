@@ -1,6 +1,8 @@
 // conv_kernels.h - Shared pieces of the convolution-family CPU kernels (conv_kernels.cc,
-// pool_kernels.cc, normalization_kernels.cc, activation_kernels.cc): window geometry with TensorFlow's padding rules, and
-// the per-file registration functions that RegisterCpuConvKernels calls.
+// fused_kernels.cc, conv_grad_kernels.cc, pool_kernels.cc, normalization_kernels.cc,
+// activation_kernels.cc): window attrs and geometry with TensorFlow's padding rules, and the
+// per-file registration functions that RegisterCpuConvKernels calls. Their oneDNN descriptors
+// are in onednn_conv.h.
 #ifndef WEIR_KERNELS_CPU_CONV_KERNELS_H_
 #define WEIR_KERNELS_CPU_CONV_KERNELS_H_
 
@@ -53,7 +55,6 @@ struct SpatialGeometry {
 // `dim` is the position of the dimension in the data_format (for explicit_paddings).
 absl::StatusOr<SpatialGeometry> ComputeSpatial(const WindowAttrs& attrs, int dim, int64_t in,
                                                int64_t k, int64_t dilation);
-
 
 }  // namespace conv_internal
 }  // namespace weir
