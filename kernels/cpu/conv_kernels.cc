@@ -5,8 +5,9 @@
 // nchw); the filter is TensorFlow's HWIO (HWCM for depthwise), described to oneDNN with
 // explicit strides as a grouped weights tensor, so no transpose is made by hand
 // (onednn_conv.h). A primitive is created the first time the kernel sees an (input, filter)
-// shape and cached. The primitive picks its preferred weights layout ("any"); the filter is
-// reordered into it on every call.
+// shape and cached. The primitive picks its preferred weights layout ("any"): a filter that
+// comes straight from a Const node is reordered into it once, when the primitive is created,
+// and kept; any other filter (a variable may change between calls) is reordered on every call.
 #include "kernels/cpu/conv_kernels.h"
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/cpu/gemm_weights.h"
 #include "kernels/cpu/onednn.h"
 #include "kernels/cpu/onednn_conv.h"
 #include "kernels/cpu/registry.h"
@@ -112,7 +114,8 @@ class ConvKernel : public OpKernel {
   ConvKernel(const KernelConstruction& c, bool depthwise)
       : OpKernel(c),
         attrs_(conv_internal::ReadWindowAttrs(c)),
-        depthwise_(depthwise) {}
+        depthwise_(depthwise),
+        const_filter_(InputIsConst(c, 1)) {}
 
   absl::Status Compute(KernelContext* ctx) override {
     if (auto s = conv_internal::CheckWindowAttrs(attrs_, false); !s.ok()) return s;
@@ -145,7 +148,7 @@ class ConvKernel : public OpKernel {
         [&] {
           return conv_internal::CreateForwardConv(attrs_, shape, /*with_bias=*/false,
                                                   onednn::UserScratchpadAttr(),
-                                                  /*const_filter=*/nullptr);
+                                                  const_filter_ ? filter.raw_data() : nullptr);
         },
         [&] { return conv_internal::DescribeConvKey("oneDNN convolution", key); });
     if (!p.ok()) return p.status();
@@ -156,6 +159,8 @@ class ConvKernel : public OpKernel {
  private:
   const WindowAttrs attrs_;
   const bool depthwise_;
+  // The filter comes straight from a Const node: it is reordered once per primitive.
+  const bool const_filter_;
   onednn::PrimitiveCache<ConvKey, ForwardConv> cache_;
 };
 

@@ -1,12 +1,19 @@
 // conv_kernels_test.cc - Tests for kernels/cpu/conv_kernels.cc: Conv2D (plain and grouped)
 // and DepthwiseConv2dNative against a naive float64 direct convolution on random inputs, over
-// padding SAME/VALID/EXPLICIT, strides, dilations and NHWC/NCHW; plus bad-input messages.
+// padding SAME/VALID/EXPLICIT, strides, dilations and NHWC/NCHW; a Const filter (reordered once
+// per primitive) over several input sizes; plus bad-input messages.
+#include <array>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "builder/ops.h"
+#include "graph/graph.h"
+#include "kernels/registry.h"
+#include "runtime/kernel.h"
+#include "runtime/kernel_registry.h"
 #include "tests/kernel_test_util.h"
 
 namespace weir {
@@ -219,6 +226,66 @@ TEST_CASE("DepthwiseConv2dNative matches a float64 direct convolution") {
     for (int64_t multiplier : {1, 3}) {
       const Tensor filter = RandomFloat({3, 3, 4, multiplier}, rng);
       CheckAgainstReference("DepthwiseConv2dNative", input, filter, c);
+    }
+  }
+}
+
+TEST_CASE("Conv2D and DepthwiseConv2dNative with a Const filter match the reference at any size") {
+  // A filter straight from a Const node is reordered into the primitive's layout once, when the
+  // primitive for an input shape is created, and that copy serves later calls: one kernel runs
+  // several input sizes (a primitive and a copy each), then the first size again (cached).
+  std::mt19937 rng(23);
+  struct FilterCase {
+    const char* op;
+    TensorShape filter;
+    const char* data_format;
+    int stride;
+  };
+  for (const FilterCase& fc : std::vector<FilterCase>{
+           {"Conv2D", {3, 3, 8, 16}, "NHWC", 1},
+           {"Conv2D", {1, 1, 8, 24}, "NCHW", 1},
+           {"Conv2D", {3, 3, 4, 6}, "NHWC", 2},  // grouped: 2 groups of 4 input channels
+           {"DepthwiseConv2dNative", {3, 3, 8, 1}, "NHWC", 1},
+           {"DepthwiseConv2dNative", {3, 3, 8, 2}, "NCHW", 2}}) {
+    for (int threads : {1, 2}) {
+      const bool depthwise = std::string(fc.op) == "DepthwiseConv2dNative";
+      ConvCase c;
+      c.data_format = fc.data_format;
+      c.stride_h = c.stride_w = fc.stride;
+      Scope scope = Scope::NewRootScope();
+      const Tensor filter = RandomFloat(fc.filter, rng);
+      TensorProto proto;
+      filter.ToProto(&proto);
+      Output x = ops::Placeholder(scope.WithOpName("x"), DT_FLOAT);
+      Output w = ops::Const(scope.WithOpName("w"), proto);
+      const std::vector<int> strides = FourInts(c.data_format, fc.stride, fc.stride);
+      ops::ConvAttrs attrs;
+      attrs.data_format = c.data_format;
+      const std::vector<int64_t> strides64(strides.begin(), strides.end());
+      Output conv = depthwise
+                        ? ops::DepthwiseConv2dNative(scope.WithOpName("conv"), x, w, strides64,
+                                                     attrs)
+                        : ops::Conv2D(scope.WithOpName("conv"), x, w, strides64, attrs);
+      REQUIRE(scope.ok());
+      CpuDevice device(threads);
+      auto kernel = CreateKernel(DefaultKernelRegistry(), *conv.node(), &device);
+      REQUIRE(kernel.ok());
+      const int64_t in_c = depthwise ? fc.filter.dim(2) : 8;
+      for (const auto& [n, h, wd] : std::vector<std::array<int64_t, 3>>{
+               {1, 7, 7}, {2, 12, 9}, {1, 20, 20}, {3, 5, 6}, {1, 7, 7}}) {
+        INFO(fc.op << " filter " << fc.filter.ToString() << " " << fc.data_format << " stride "
+                   << fc.stride << " threads " << threads << " input N,H,W " << n << "," << h
+                   << "," << wd);
+        const Tensor input = RandomFloat(DataShape(c.data_format, n, h, wd, in_c), rng);
+        std::vector<Tensor> inputs = {input, filter};
+        std::vector<Tensor> outputs(1);
+        KernelContext ctx(&device, nullptr, &inputs, &outputs);
+        const absl::Status s = (*kernel)->Compute(&ctx);
+        if (!s.ok()) FAIL(s.message());
+        const Reference ref = ReferenceConv(input, filter, c, depthwise);
+        REQUIRE(outputs[0].shape() == ref.shape);
+        CHECK(MaxRelativeError(outputs[0], ref.values) < kTolerance);
+      }
     }
   }
 }
