@@ -9,7 +9,10 @@
 #ifndef WEIR_KERNELS_CPU_SIMD_H_
 #define WEIR_KERNELS_CPU_SIMD_H_
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: the clones' ifunc resolvers run during relocation, before the
+// TSan runtime is up, and its instrumentation of them crashes the process (tools/tsan.sh).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
 #define WEIR_VECTORIZED \
   __attribute__((target_clones("arch=haswell", "default"), optimize("O3")))
 #else
