@@ -3,12 +3,16 @@
 //
 // Reshape, ExpandDims and Squeeze return a view sharing the input's buffer. Transpose and
 // ConcatV2 move bytes, so one instantiation per element size serves every fixed-size dtype.
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/registry.h"
 
 namespace weir {
@@ -144,7 +148,8 @@ struct Bytes {
 };
 
 template <typename E>
-void TransposeElements(const Tensor& in, const std::vector<int>& perm, Tensor* out) {
+void TransposeElements(const Device* device, const Tensor& in, const std::vector<int>& perm,
+                       Tensor* out) {
   const int rank = in.rank();
   std::vector<int64_t> in_strides(rank, 1);
   for (int k = rank - 2; k >= 0; --k) in_strides[k] = in_strides[k + 1] * in.dim(k + 1);
@@ -159,19 +164,33 @@ void TransposeElements(const Tensor& in, const std::vector<int>& perm, Tensor* o
   const int64_t inner = out_dims[rank - 1];
   const int64_t inner_stride = strides[rank - 1];
   const int64_t rows = out->num_elements() / inner;
-  std::vector<int64_t> index(rank, 0);
-  int64_t offset = 0;
-  for (int64_t row = 0; row < rows; ++row) {
-    for (int64_t j = 0; j < inner; ++j) dst[j] = src[offset + j * inner_stride];
-    dst += inner;
-    // Advance the odometer over the outer output dimensions.
-    for (int k = rank - 2; k >= 0; --k) {
-      offset += strides[k];
-      if (++index[k] < out_dims[k]) break;
-      offset -= strides[k] * out_dims[k];
-      index[k] = 0;
-    }
-  }
+  // Output rows split over the intra-op threads, in chunks of whole cache lines of output.
+  const int64_t grain = std::max<int64_t>(1, 64 / (inner * static_cast<int64_t>(sizeof(E))));
+  ParallelFor(device, rows, kElementwiseCost * static_cast<double>(inner), grain,
+              [&](int64_t row_begin, int64_t row_end) {
+                absl::InlinedVector<int64_t, 8> index(rank, 0);
+                int64_t offset = 0;
+                int64_t rest = row_begin;
+                for (int k = rank - 2; k >= 0; --k) {
+                  index[k] = rest % out_dims[k];
+                  rest /= out_dims[k];
+                  offset += index[k] * strides[k];
+                }
+                E* row_dst = dst + row_begin * inner;
+                for (int64_t row = row_begin; row < row_end; ++row) {
+                  for (int64_t j = 0; j < inner; ++j) {
+                    row_dst[j] = src[offset + j * inner_stride];
+                  }
+                  row_dst += inner;
+                  // Advance the odometer over the outer output dimensions.
+                  for (int k = rank - 2; k >= 0; --k) {
+                    offset += strides[k];
+                    if (++index[k] < out_dims[k]) break;
+                    offset -= strides[k] * out_dims[k];
+                    index[k] = 0;
+                  }
+                }
+              });
 }
 
 class TransposeKernel : public OpKernel {
@@ -221,11 +240,11 @@ class TransposeKernel : public OpKernel {
     if (!out.ok()) return out.status();
     if (in.num_elements() == 0) return absl::OkStatus();
     switch (DataTypeSize(in.dtype())) {
-      case 1: TransposeElements<Bytes<1>>(in, perm, *out); break;
-      case 2: TransposeElements<uint16_t>(in, perm, *out); break;
-      case 4: TransposeElements<uint32_t>(in, perm, *out); break;
-      case 8: TransposeElements<uint64_t>(in, perm, *out); break;
-      case 16: TransposeElements<Bytes<16>>(in, perm, *out); break;
+      case 1: TransposeElements<Bytes<1>>(ctx->device(), in, perm, *out); break;
+      case 2: TransposeElements<uint16_t>(ctx->device(), in, perm, *out); break;
+      case 4: TransposeElements<uint32_t>(ctx->device(), in, perm, *out); break;
+      case 8: TransposeElements<uint64_t>(ctx->device(), in, perm, *out); break;
+      case 16: TransposeElements<Bytes<16>>(ctx->device(), in, perm, *out); break;
       default:
         return absl::UnimplementedError(
             absl::StrCat("transpose of dtype ", DataTypeString(in.dtype())));

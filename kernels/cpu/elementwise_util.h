@@ -4,7 +4,9 @@
 //
 // No library covers plain elementwise loops on the CPU, so these are loops the compiler
 // vectorizes (the equal-shape and scalar cases run as a single contiguous loop; every
-// innermost loop is a WEIR_VECTORIZED function, AVX2 where the CPU has it).
+// innermost loop is a WEIR_VECTORIZED function, AVX2 where the CPU has it). Large outputs are
+// split over the device's intra-op threads (kernels/cpu/parallel_for.h): the contiguous loops
+// by elements, broadcasts by rows of the output's innermost merged dim.
 #ifndef WEIR_KERNELS_CPU_ELEMENTWISE_UTIL_H_
 #define WEIR_KERNELS_CPU_ELEMENTWISE_UTIL_H_
 
@@ -12,7 +14,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/simd.h"
 #include "runtime/kernel.h"
 
@@ -36,6 +40,17 @@ T Wrapping(T a, T b, F f) {
     return f(a, b);
   }
 }
+
+// An op's cost per element for ParallelFor: kElementwiseCost unless the functor says
+// otherwise with `static constexpr double kCost` (scalar std::exp and friends).
+template <typename Op, typename = void>
+struct ElementCost {
+  static constexpr double value = kElementwiseCost;
+};
+template <typename Op>
+struct ElementCost<Op, std::void_t<decltype(Op::kCost)>> {
+  static constexpr double value = Op::kCost;
+};
 
 // The innermost loops, each compiled for AVX2 and the baseline (kernels/cpu/simd.h).
 template <typename Op, typename T, typename Out>
@@ -76,7 +91,10 @@ class UnaryKernel : public OpKernel {
     if (!y.ok()) return y.status();
     const T* in = x.data<T>();
     Out* out = (*y)->data<Out>();
-    UnaryLoop<Op, T, Out>(in, out, x.num_elements());
+    ParallelFor(ctx->device(), x.num_elements(), ElementCost<Op>::value,
+                [&](int64_t begin, int64_t end) {
+                  UnaryLoop<Op, T, Out>(in + begin, out + begin, end - begin);
+                });
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return expensive_; }
@@ -128,23 +146,26 @@ inline BroadcastPlan MakeBroadcastPlan(const TensorShape& x, const TensorShape& 
   return plan;
 }
 
+// Rows [row_begin, row_end) of a broadcast, a row being one run of the plan's innermost dim.
 template <typename Op, typename T, typename Out>
-void BroadcastLoop(const BroadcastPlan& plan, const T* x, const T* y, Out* out) {
+void BroadcastRows(const BroadcastPlan& plan, const T* x, const T* y, Out* out,
+                   int64_t row_begin, int64_t row_end) {
   const int rank = static_cast<int>(plan.dims.size());
-  if (rank == 0) {
-    out[0] = Op()(x[0], y[0]);
-    return;
-  }
   const int64_t inner = plan.dims[rank - 1];
   const int64_t sx = plan.x_strides[rank - 1];
   const int64_t sy = plan.y_strides[rank - 1];
-  int64_t outer = 1;
-  for (int i = 0; i < rank - 1; ++i) outer *= plan.dims[i];
-  // Odometer over the outer dims; the innermost dim runs as a tight loop specialised on
-  // which input (if any) is broadcast along it.
-  std::vector<int64_t> index(rank, 0);
+  // Odometer over the outer dims, started at row_begin; the innermost dim runs as a tight loop
+  // specialised on which input (if any) is broadcast along it.
+  absl::InlinedVector<int64_t, 8> index(rank, 0);
   int64_t xo = 0, yo = 0;
-  for (int64_t o = 0; o < outer; ++o) {
+  for (int64_t d = rank - 2, rest = row_begin; d >= 0; --d) {
+    index[d] = rest % plan.dims[d];
+    rest /= plan.dims[d];
+    xo += index[d] * plan.x_strides[d];
+    yo += index[d] * plan.y_strides[d];
+  }
+  out += row_begin * inner;
+  for (int64_t o = row_begin; o < row_end; ++o) {
     const T* xp = x + xo;
     const T* yp = y + yo;
     if (sx == 1 && sy == 1) {
@@ -166,6 +187,40 @@ void BroadcastLoop(const BroadcastPlan& plan, const T* x, const T* y, Out* out) 
   }
 }
 
+template <typename Op, typename T, typename Out>
+void BroadcastLoop(const Device* device, const BroadcastPlan& plan, const T* x, const T* y,
+                   Out* out) {
+  const int rank = static_cast<int>(plan.dims.size());
+  if (rank == 0) {
+    out[0] = Op()(x[0], y[0]);
+    return;
+  }
+  const int64_t inner = plan.dims[rank - 1];
+  int64_t outer = 1;
+  for (int i = 0; i < rank - 1; ++i) outer *= plan.dims[i];
+  if (outer == 1) {
+    // One row (a scalar operand, or a row broadcast along nothing): split the row itself.
+    ParallelFor(device, inner, ElementCost<Op>::value, [&](int64_t begin, int64_t end) {
+      const T* xp = plan.x_strides[0] == 0 ? x : x + begin;
+      const T* yp = plan.y_strides[0] == 0 ? y : y + begin;
+      if (plan.x_strides[0] != 0 && plan.y_strides[0] != 0) {
+        BinaryLoop<Op, T, Out>(xp, yp, out + begin, end - begin);
+      } else if (plan.x_strides[0] != 0) {
+        BinaryLoopScalarY<Op, T, Out>(xp, yp[0], out + begin, end - begin);
+      } else {
+        BinaryLoopScalarX<Op, T, Out>(xp[0], yp, out + begin, end - begin);
+      }
+    });
+    return;
+  }
+  // Whole rows per thread; chunks of rows a multiple of 16 floats long, whatever the row.
+  const int64_t grain = inner % kCacheLineFloats == 0 ? 1 : kCacheLineFloats;
+  ParallelFor(device, outer, ElementCost<Op>::value * static_cast<double>(inner), grain,
+              [&](int64_t begin, int64_t end) {
+                BroadcastRows<Op, T, Out>(plan, x, y, out, begin, end);
+              });
+}
+
 template <typename Op, typename T>
 class BinaryKernel : public OpKernel {
  public:
@@ -185,7 +240,13 @@ class BinaryKernel : public OpKernel {
                                       : ctx->forward_input_or_allocate_output(1, 0, kOutType,
                                                                               y.shape());
       if (!z.ok()) return z.status();
-      BinaryLoop<Op, T, Out>(x.data<T>(), y.data<T>(), (*z)->data<Out>(), x.num_elements());
+      const T* xp = x.data<T>();
+      const T* yp = y.data<T>();
+      Out* zp = (*z)->data<Out>();
+      ParallelFor(ctx->device(), x.num_elements(), ElementCost<Op>::value,
+                  [&](int64_t begin, int64_t end) {
+                    BinaryLoop<Op, T, Out>(xp + begin, yp + begin, zp + begin, end - begin);
+                  });
       return absl::OkStatus();
     }
     absl::StatusOr<TensorShape> shape = BroadcastShapes(x.shape(), y.shape());
@@ -202,8 +263,8 @@ class BinaryKernel : public OpKernel {
                                     : ctx->allocate_output(0, kOutType, *shape);
     if (!z.ok()) return z.status();
     if ((*z)->num_elements() == 0) return absl::OkStatus();
-    BroadcastLoop<Op, T, Out>(MakeBroadcastPlan(x.shape(), y.shape(), *shape), x.data<T>(),
-                              y.data<T>(), (*z)->data<Out>());
+    BroadcastLoop<Op, T, Out>(ctx->device(), MakeBroadcastPlan(x.shape(), y.shape(), *shape),
+                              x.data<T>(), y.data<T>(), (*z)->data<Out>());
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return expensive_; }

@@ -24,6 +24,7 @@
 #include "kernels/cpu/activation_float.h"
 #include "kernels/cpu/elementwise_util.h"
 #include "kernels/cpu/onednn.h"
+#include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/registry.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
@@ -121,7 +122,12 @@ class ActivationFloatKernel : public OpKernel {
     const Tensor& x = ctx->input(0);
     absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
     if (!y.ok()) return y.status();
-    function_(x.data<float>(), (*y)->data<float>(), x.num_elements());
+    const float* in = x.data<float>();
+    float* out = (*y)->data<float>();
+    ParallelFor(ctx->device(), x.num_elements(), kTranscendentalCost,
+                [&](int64_t begin, int64_t end) {
+                  function_(in + begin, out + begin, end - begin);
+                });
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return expensive_; }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/elementwise_util.h"
 #include "kernels/cpu/erf_float.h"
+#include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/registry.h"
 #include "kernels/cpu/typed_row.h"
 
@@ -155,6 +156,7 @@ struct SignOp {
 };
 // float64 Erf; float32 Erf is ErfFloatKernel below.
 struct ErfOp {
+  static constexpr double kCost = 8 * kElementwiseCost;  // scalar std::erf
   template <typename T>
   T operator()(T x) const {
     return std::erf(x);
@@ -481,7 +483,12 @@ class ErfFloatKernel : public OpKernel {
     const Tensor& x = ctx->input(0);
     absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
     if (!y.ok()) return y.status();
-    ErfFloatArray(x.data<float>(), (*y)->data<float>(), x.num_elements());
+    const float* in = x.data<float>();
+    float* out = (*y)->data<float>();
+    ParallelFor(ctx->device(), x.num_elements(), kTranscendentalCost,
+                [&](int64_t begin, int64_t end) {
+                  ErfFloatArray(in + begin, out + begin, end - begin);
+                });
     return absl::OkStatus();
   }
   bool IsExpensive() const override { return expensive_; }

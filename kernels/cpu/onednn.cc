@@ -55,10 +55,14 @@ int UseIntraOpThreads(const Device* device) {
   return team;
 }
 
-int UseIntraOpThreads(const Device* device, double flops) {
+int IntraOpTeamSize(const Device* device, double flops) {
   const double by_work = flops / kFlopsPerThread;
   const int limit = FairShare(device);
-  const int team = by_work >= limit ? limit : std::max(1, static_cast<int>(by_work));
+  return by_work >= limit ? limit : std::max(1, static_cast<int>(by_work));
+}
+
+int UseIntraOpThreads(const Device* device, double flops) {
+  const int team = IntraOpTeamSize(device, flops);
   SetTeamSize(team);
   return team;
 }

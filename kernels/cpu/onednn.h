@@ -38,6 +38,9 @@ int UseIntraOpThreads(const Device* device);
 // A team for a tiny GEMM costs more in fork/join than it saves.
 inline constexpr double kFlopsPerThread = 2e6;
 int UseIntraOpThreads(const Device* device, double flops);
+// The team size UseIntraOpThreads(device, flops) picks, without touching OpenMP's setting:
+// the rule Weir's own parallel loops share (kernels/cpu/parallel_for.h).
+int IntraOpTeamSize(const Device* device, double flops);
 // The work of a [m,k] x [k,n] GEMM for UseIntraOpThreads: its flops, but at least 4 per byte of
 // B, which it streams from memory -- a GEMV (m = 1) is bound by that read, and two threads
 // read B through two cores' caches nearly twice as fast ([1,784]x[784,512]: 38 -> 20 us).

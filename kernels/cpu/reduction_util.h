@@ -6,7 +6,10 @@
 // values counting from the end, duplicates allowed, none meaning no reduction). The input's
 // dims are collapsed into alternating runs of kept and reduced dims; the common layouts
 // (one reduced run, with kept runs around it) are reduced by a strided loop, the rest by an
-// odometer walk over the input.
+// odometer walk over the input. The strided loop is split over the device's intra-op threads
+// (kernels/cpu/parallel_for.h) by kept outer rows, or by kept inner columns when there is one
+// outer row; each output element is still reduced in the same order by one thread, so results
+// do not depend on the thread count.
 //
 // A Reducer has a template alias Acc<T> (the accumulator), Init<T>() (the empty accumulator),
 // Combine<T>(acc, x) (folds one element in) and Finalize<T>(acc, count) (the result over
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/simd.h"
 #include "runtime/kernel.h"
 
@@ -115,7 +119,7 @@ inline CollapsedDims Collapse(const TensorShape& shape, const std::vector<bool>&
 }
 
 template <typename Reducer, typename T>
-void Reduce(const T* in, const CollapsedDims& c, int64_t count, T* out) {
+void Reduce(const Device* device, const T* in, const CollapsedDims& c, int64_t count, T* out) {
   using Acc = typename Reducer::template Acc<T>;
   // Accumulator arrays hold bools as bytes: std::vector<bool> has no element references.
   using Stored = std::conditional_t<std::is_same_v<Acc, bool>, uint8_t, Acc>;
@@ -133,26 +137,45 @@ void Reduce(const T* in, const CollapsedDims& c, int64_t count, T* out) {
         (seen_reduced ? inner : outer) *= c.dims[i];
       }
     }
-    std::vector<Stored> acc(inner > 1 ? inner : 0);
-    for (int64_t o = 0; o < outer; ++o) {
-      const T* block = in + o * r * inner;
-      if (inner == 1) {
-        if constexpr (ReducerAdds<Reducer>::value && std::is_floating_point_v<T>) {
-          out[o] = Reducer::template Finalize<T>(SumRow(block, r), count);
-          continue;
+    const double row_cost = kElementwiseCost * static_cast<double>(r);
+    if (inner == 1) {
+      ParallelFor(device, outer, row_cost, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+          const T* row = in + o * r;
+          if constexpr (ReducerAdds<Reducer>::value && std::is_floating_point_v<T>) {
+            out[o] = Reducer::template Finalize<T>(SumRow(row, r), count);
+          } else {
+            Acc a = Reducer::template Init<T>();
+            for (int64_t j = 0; j < r; ++j) a = Reducer::template Combine<T>(a, row[j]);
+            out[o] = Reducer::template Finalize<T>(a, count);
+          }
         }
-        Acc a = Reducer::template Init<T>();
-        for (int64_t j = 0; j < r; ++j) a = Reducer::template Combine<T>(a, block[j]);
-        out[o] = Reducer::template Finalize<T>(a, count);
-        continue;
+      });
+      return;
+    }
+    // Columns [col_begin, col_end) of outer rows [o_begin, o_end), accumulated row by row.
+    auto reduce_columns = [&](int64_t o_begin, int64_t o_end, int64_t col_begin,
+                              int64_t col_end) {
+      const int64_t width = col_end - col_begin;
+      std::vector<Stored> acc(width);
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        const T* block = in + o * r * inner + col_begin;
+        std::fill(acc.begin(), acc.end(), Reducer::template Init<T>());
+        for (int64_t j = 0; j < r; ++j) {
+          CombineRow<Reducer, T, Stored>(acc.data(), block + j * inner, width);
+        }
+        for (int64_t i = 0; i < width; ++i) {
+          out[o * inner + col_begin + i] = Reducer::template Finalize<T>(acc[i], count);
+        }
       }
-      std::fill(acc.begin(), acc.end(), Reducer::template Init<T>());
-      for (int64_t j = 0; j < r; ++j) {
-        CombineRow<Reducer, T, Stored>(acc.data(), block + j * inner, inner);
-      }
-      for (int64_t i = 0; i < inner; ++i) {
-        out[o * inner + i] = Reducer::template Finalize<T>(acc[i], count);
-      }
+    };
+    if (outer > 1) {
+      ParallelFor(device, outer, row_cost * static_cast<double>(inner), 1,
+                  [&](int64_t begin, int64_t end) { reduce_columns(begin, end, 0, inner); });
+    } else {
+      ParallelFor(device, inner, row_cost, [&](int64_t begin, int64_t end) {
+        reduce_columns(0, 1, begin, end);
+      });
     }
     return;
   }
@@ -226,7 +249,8 @@ class ReductionKernel : public OpKernel {
       std::fill(out, out + (*output)->num_elements(), empty);
       return absl::OkStatus();
     }
-    Reduce<Reducer, T>(input.data<T>(), Collapse(input.shape(), *reduced), count, out);
+    Reduce<Reducer, T>(ctx->device(), input.data<T>(), Collapse(input.shape(), *reduced), count,
+                       out);
     return absl::OkStatus();
   }
 
