@@ -36,17 +36,35 @@ class Device {
   // threads (or two concurrent Runs) each running a GEMM do not each start a full team and
   // oversubscribe the cores. The executor counts with KernelScope.
   int running_kernels() const { return running_kernels_.load(std::memory_order_relaxed); }
+  // The kernels running on the device with the calling thread's own one counted: a kernel the
+  // executor runs inline as cheap has no KernelScope, and without counting itself it would take
+  // the whole device while another thread runs a GEMM (the wide benchmark at 2 threads lost 25%
+  // that way once Tanh split its loop).
+  int running_kernels_with_caller() const {
+    return running_kernels() + (KernelScope::ActiveOnThisThread() ? 0 : 1);
+  }
   class KernelScope {
    public:
-    explicit KernelScope(Device* device) : device_(device) {
+    explicit KernelScope(Device* device) : device_(device), outer_(Active()) {
       device_->running_kernels_.fetch_add(1, std::memory_order_relaxed);
+      Active() = true;
     }
-    ~KernelScope() { device_->running_kernels_.fetch_sub(1, std::memory_order_relaxed); }
+    ~KernelScope() {
+      Active() = outer_;
+      device_->running_kernels_.fetch_sub(1, std::memory_order_relaxed);
+    }
     KernelScope(const KernelScope&) = delete;
     KernelScope& operator=(const KernelScope&) = delete;
+    // Whether the calling thread is inside a KernelScope (of any device).
+    static bool ActiveOnThisThread() { return Active(); }
 
    private:
+    static bool& Active() {
+      thread_local bool active = false;
+      return active;
+    }
     Device* device_;
+    bool outer_;
   };
 
  private:

@@ -40,10 +40,9 @@ void SetTeamSize(int wanted) {
   }
 }
 
-// The device's threads shared among the expensive kernels running on it now (this one
-// included; 0 outside an executor, e.g. a kernel test, counts as 1).
+// The device's threads shared among the kernels running on it now, this one included.
 int FairShare(const Device* device) {
-  const int running = std::max(1, device->running_kernels());
+  const int running = std::max(1, device->running_kernels_with_caller());
   return std::max(1, device->intra_op_threads() / running);
 }
 

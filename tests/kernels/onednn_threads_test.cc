@@ -49,6 +49,32 @@ TEST_CASE("oneDNN team: the device's threads are shared among the kernels runnin
   CHECK(device.running_kernels() == 0);
 }
 
+TEST_CASE("oneDNN team: a kernel outside a KernelScope counts itself") {
+  // The executor runs cheap kernels inline without a KernelScope; while another thread's
+  // expensive kernel holds one, such a kernel must take its share, not the whole device.
+  CpuDevice device(/*intra_op_threads=*/2);
+  const double big = 100 * onednn::kFlopsPerThread;
+  CHECK(onednn::UseIntraOpThreads(&device, big) == 2);
+  std::atomic<bool> held{false}, release{false};
+  std::thread other([&] {
+    Device::KernelScope gemm(&device);
+    held = true;
+    while (!release) std::this_thread::yield();
+  });
+  while (!held) std::this_thread::yield();
+  CHECK_FALSE(Device::KernelScope::ActiveOnThisThread());
+  CHECK(device.running_kernels_with_caller() == 2);
+  CHECK(onednn::UseIntraOpThreads(&device, big) == 1);
+  {
+    Device::KernelScope mine(&device);
+    CHECK(device.running_kernels_with_caller() == 2);
+    CHECK(onednn::UseIntraOpThreads(&device, big) == 1);
+  }
+  release = true;
+  other.join();
+  CHECK(onednn::UseIntraOpThreads(&device, big) == 2);
+}
+
 TEST_CASE("oneDNN team: the setting is per calling thread") {
   CpuDevice two(/*intra_op_threads=*/2);
   CpuDevice three(/*intra_op_threads=*/3);
