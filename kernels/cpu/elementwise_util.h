@@ -11,6 +11,7 @@
 #define WEIR_KERNELS_CPU_ELEMENTWISE_UTIL_H_
 
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "kernels/cpu/parallel_for.h"
 #include "kernels/cpu/simd.h"
 #include "runtime/kernel.h"
+#include "runtime/kernel_registry.h"
 
 namespace weir {
 
@@ -272,6 +274,41 @@ class BinaryKernel : public OpKernel {
  private:
   bool expensive_;
 };
+
+// A float32 unary op computed by an array function (out[i] = f(in[i]) for i < n; in and out may
+// alias) -- the vectorized Tanh, Sigmoid and Erf -- split over the intra-op threads, in place
+// when x dies here.
+class FloatArrayKernel : public OpKernel {
+ public:
+  using ArrayFunction = void (*)(const float* in, float* out, int64_t n);
+
+  FloatArrayKernel(const KernelConstruction& c, ArrayFunction function)
+      : OpKernel(c), function_(function), expensive_(!IsSmallOutput(c)) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
+    if (!y.ok()) return y.status();
+    const float* in = x.data<float>();
+    float* out = (*y)->data<float>();
+    ParallelFor(ctx->device(), x.num_elements(), kTranscendentalCost,
+                [&](int64_t begin, int64_t end) {
+                  function_(in + begin, out + begin, end - begin);
+                });
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return expensive_; }
+
+ private:
+  const ArrayFunction function_;
+  const bool expensive_;
+};
+
+inline KernelFactory FloatArrayKernelFactory(FloatArrayKernel::ArrayFunction function) {
+  return [function](const KernelConstruction& c) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
+    return std::unique_ptr<OpKernel>(new FloatArrayKernel(c, function));
+  };
+}
 
 }  // namespace weir
 

@@ -110,45 +110,12 @@ class OneDnnEltwiseKernel : public OpKernel {
   absl::flat_hash_map<std::pair<int64_t, int>, Primitive> cache_ ABSL_GUARDED_BY(mu_);
 };
 
-// float32 Tanh and Sigmoid: an array function of activation_float.h, in place when x dies here.
-class ActivationFloatKernel : public OpKernel {
- public:
-  using ArrayFunction = void (*)(const float* in, float* out, int64_t n);
-
-  ActivationFloatKernel(const KernelConstruction& c, ArrayFunction function)
-      : OpKernel(c), function_(function), expensive_(!IsSmallOutput(c)) {}
-
-  absl::Status Compute(KernelContext* ctx) override {
-    const Tensor& x = ctx->input(0);
-    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
-    if (!y.ok()) return y.status();
-    const float* in = x.data<float>();
-    float* out = (*y)->data<float>();
-    ParallelFor(ctx->device(), x.num_elements(), kTranscendentalCost,
-                [&](int64_t begin, int64_t end) {
-                  function_(in + begin, out + begin, end - begin);
-                });
-    return absl::OkStatus();
-  }
-  bool IsExpensive() const override { return expensive_; }
-
- private:
-  const ArrayFunction function_;
-  const bool expensive_;
-};
-
-KernelFactory ActivationFloatFactory(ActivationFloatKernel::ArrayFunction function) {
-  return [function](const KernelConstruction& c) -> absl::StatusOr<std::unique_ptr<OpKernel>> {
-    return std::unique_ptr<OpKernel>(new ActivationFloatKernel(c, function));
-  };
-}
-
 }  // namespace
 
 void RegisterCpuOneDnnEltwiseKernels(KernelRegistry& registry) {
-  registry.Register({"Tanh", kDeviceCpu, "T", {DT_FLOAT}, ActivationFloatFactory(TanhFloatArray)});
+  registry.Register({"Tanh", kDeviceCpu, "T", {DT_FLOAT}, FloatArrayKernelFactory(TanhFloatArray)});
   registry.Register(
-      {"Sigmoid", kDeviceCpu, "T", {DT_FLOAT}, ActivationFloatFactory(SigmoidFloatArray)});
+      {"Sigmoid", kDeviceCpu, "T", {DT_FLOAT}, FloatArrayKernelFactory(SigmoidFloatArray)});
   for (const EltwiseAlgorithm& a : kAlgorithms) {
     const EltwiseAlgorithm* algorithm = &a;
     registry.Register({a.op, kDeviceCpu, "T", {DT_FLOAT},

@@ -154,7 +154,7 @@ struct SignOp {
     return static_cast<T>((x > T(0)) - (x < T(0)));
   }
 };
-// float64 Erf; float32 Erf is ErfFloatKernel below.
+// float64 Erf; float32 Erf is a FloatArrayKernel (registered below).
 struct ErfOp {
   static constexpr double kCost = 8 * kElementwiseCost;  // scalar std::erf
   template <typename T>
@@ -473,29 +473,6 @@ KernelDef AnyTypeRow(const char* op, KernelFactory factory) {
   return KernelDef{op, kDeviceCpu, "", {}, std::move(factory)};
 }
 
-// float32 Erf: TensorFlow's rational approximation, vectorized (kernels/cpu/erf_float.h).
-class ErfFloatKernel : public OpKernel {
- public:
-  explicit ErfFloatKernel(const KernelConstruction& c)
-      : OpKernel(c), expensive_(!IsSmallOutput(c)) {}
-
-  absl::Status Compute(KernelContext* ctx) override {
-    const Tensor& x = ctx->input(0);
-    absl::StatusOr<Tensor*> y = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, x.shape());
-    if (!y.ok()) return y.status();
-    const float* in = x.data<float>();
-    float* out = (*y)->data<float>();
-    ParallelFor(ctx->device(), x.num_elements(), kTranscendentalCost,
-                [&](int64_t begin, int64_t end) {
-                  ErfFloatArray(in + begin, out + begin, end - begin);
-                });
-    return absl::OkStatus();
-  }
-  bool IsExpensive() const override { return expensive_; }
-
- private:
-  bool expensive_;
-};
 
 }  // namespace
 
@@ -526,7 +503,8 @@ void RegisterCpuMathExtraKernels(KernelRegistry& registry) {
   registry.Register(TypedRow<UnaryKernel, RoundOp, float, double, int32_t, int64_t>("Round"));
   registry.Register(TypedRow<UnaryKernel, AbsOp, float, double, int32_t, int64_t>("Abs"));
   registry.Register(TypedRow<UnaryKernel, SignOp, float, double, int32_t, int64_t>("Sign"));
-  registry.Register({"Erf", kDeviceCpu, "T", {DT_FLOAT}, MakeFactory<ErfFloatKernel>()});
+  // float32 Erf: TensorFlow's rational approximation, vectorized (kernels/cpu/erf_float.h).
+  registry.Register({"Erf", kDeviceCpu, "T", {DT_FLOAT}, FloatArrayKernelFactory(ErfFloatArray)});
   registry.Register(TypedRow<UnaryKernel, ErfOp, double>("Erf"));
   // Integer Reciprocal would divide by zero on 0; TensorFlow's CPU kernel is float-only too.
   registry.Register(TypedRow<UnaryKernel, ReciprocalOp, float, double>("Reciprocal"));
