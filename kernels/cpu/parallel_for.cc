@@ -8,6 +8,9 @@
 
 namespace weir {
 
+static_assert(kMinParallelWork == 2 * onednn::kFlopsPerThread,
+              "kMinParallelWork is the work at which IntraOpTeamSize gives a team of two");
+
 void ParallelFor(const Device* device, int64_t n, double cost_per_unit, int64_t grain,
                  absl::FunctionRef<void(int64_t begin, int64_t end)> fn) {
   if (n <= 0) return;
