@@ -1,7 +1,9 @@
 // rewrite.cc - Shared graph-editing steps for passes.
 #include "compiler/rewrite.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "compiler/placement.h"
 #include "graph/types.h"
 
 namespace weir {
@@ -151,6 +153,23 @@ bool AllElementsEqual(const Tensor& t, double value) {
     case DT_UINT8: return AllEqualTyped<uint8_t>(t, value);
     default: return false;
   }
+}
+
+bool IsFloat32(const Node& node) {
+  DataType t;
+  return node.GetAttr("T", &t).ok() && t == DT_FLOAT;
+}
+
+std::string StringAttr(const Node& node, const char* name, const char* fallback) {
+  std::string value = fallback;
+  node.GetAttr(name, &value).IgnoreError();
+  return value;
+}
+
+bool IsCpuDevice(const std::string& device) {
+  if (device.empty()) return true;
+  absl::StatusOr<DeviceSpec> spec = ParseDeviceName(device);
+  return spec.ok() && (spec->type.empty() || absl::AsciiStrToUpper(spec->type) == "CPU");
 }
 
 }  // namespace weir

@@ -65,6 +65,12 @@ bool HasControlInputs(const Node* node);
 
 // Whether every element of a numeric tensor equals `value`.
 bool AllElementsEqual(const Tensor& t, double value);
+// Whether the node's "T" attr is float32.
+bool IsFloat32(const Node& node);
+// A string attr of the node, or `fallback` when it has none.
+std::string StringAttr(const Node& node, const char* name, const char* fallback);
+// Whether a device string names the CPU or nothing (an unparsable one counts as not CPU).
+bool IsCpuDevice(const std::string& device);
 
 }  // namespace weir
 

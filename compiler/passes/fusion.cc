@@ -22,17 +22,6 @@ bool IsActivation(const std::string& op) {
          op == "LeakyRelu";
 }
 
-bool IsFloat32(const Node& node) {
-  DataType t;
-  return node.GetAttr("T", &t).ok() && t == DT_FLOAT;
-}
-
-std::string StringAttr(const Node& node, const char* name, const char* fallback) {
-  std::string value = fallback;
-  node.GetAttr(name, &value).IgnoreError();
-  return value;
-}
-
 // The single data user of node:0 when that is the only use of the node at all (no other
 // output read, no control users); nullptr otherwise.
 Node* SoleUser(const Node* node) {

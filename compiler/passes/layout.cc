@@ -57,13 +57,6 @@ bool IsReduction(const std::string& op) {
   return op == "Mean" || op == "Sum" || op == "Max" || op == "Min" || op == "Prod";
 }
 
-// Whether a device string names the CPU or nothing (an unparsable one counts as not CPU).
-bool IsCpuDevice(const std::string& device) {
-  if (device.empty()) return true;
-  absl::StatusOr<DeviceSpec> spec = ParseDeviceName(device);
-  return spec.ok() && (spec->type.empty() || absl::AsciiStrToUpper(spec->type) == "CPU");
-}
-
 std::optional<std::vector<int64_t>> IntValues(const std::optional<Tensor>& t) {
   if (!t.has_value()) return std::nullopt;
   std::vector<int64_t> out;

@@ -21,25 +21,6 @@ bool IsConv(const std::string& op) {
          op == "_FusedDepthwiseConv2dNative";
 }
 
-bool IsFloat32(const Node& node) {
-  DataType t;
-  return node.GetAttr("T", &t).ok() && t == DT_FLOAT;
-}
-
-std::string StringAttr(const Node& node, const char* name, const char* fallback) {
-  std::string value = fallback;
-  node.GetAttr(name, &value).IgnoreError();
-  return value;
-}
-
-// Whether a device string names the CPU or nothing: the CPU convolution kernels take any
-// explicit padding, a GPU one may not (an unparsable name counts as not CPU).
-bool IsCpuDevice(const std::string& device) {
-  if (device.empty()) return true;
-  absl::StatusOr<DeviceSpec> spec = ParseDeviceName(device);
-  return spec.ok() && (spec->type.empty() || absl::AsciiStrToUpper(spec->type) == "CPU");
-}
-
 // A Const int32/int64 [4,2] paddings tensor as 8 values, or nullopt.
 std::optional<std::array<int64_t, 8>> ConstPaddings(const Node& pad) {
   std::optional<Tensor> t = CleanConstInput(pad, 1);
@@ -96,6 +77,7 @@ bool FeedsFusion(const Node& conv) {
 // here: a kept Pad keeps its user and dead-node elimination leaves it.
 absl::StatusOr<bool> FoldPadInto(Graph& graph, Node* conv) {
   const std::string& op = conv->op();
+  // CPU only: the CPU convolution kernels take any explicit padding, a GPU one may not.
   if (!IsConv(op) || !IsFloat32(*conv) || !IsCpuDevice(conv->requested_device())) {
     return false;
   }
