@@ -2,6 +2,7 @@
 #include "kernels/registry.h"
 
 #include "kernels/cpu/registry.h"
+#include "kernels/gpu/ops/gpu_op_util.h"
 
 namespace weir {
 
@@ -9,6 +10,7 @@ KernelRegistry& DefaultKernelRegistry() {
   static KernelRegistry* registry = [] {
     auto* r = new KernelRegistry;
     RegisterCpuKernels(*r);
+    RegisterGpuKernels(*r);  // nothing in a build without CUDA
     return r;
   }();
   return *registry;

@@ -6,8 +6,9 @@
 
 namespace weir {
 
-// Every CPU kernel (kernels/cpu/registry.cc), registered once on first use. Tests may add
-// rows for test-only ops.
+// Every CPU kernel (kernels/cpu/registry.cc) and, in a build with CUDA, every GPU kernel
+// (kernels/gpu/ops/registry.cc), registered once on first use. Tests may add rows for
+// test-only ops.
 KernelRegistry& DefaultKernelRegistry();
 
 }  // namespace weir

@@ -36,6 +36,7 @@ absl::StatusOr<const KernelDef*> KernelRegistry::Find(const Node& node,
   std::string attr_name;
   const bool has_strings = HasStringArgs(node);
   bool refused_strings = false;
+  absl::Status refused;  // the first constraint that turned a matching row down
   for (auto it = range.first; it != range.second; ++it) {
     const KernelDef& def = it->second;
     if (def.device_type != device_type) continue;
@@ -44,15 +45,34 @@ absl::StatusOr<const KernelDef*> KernelRegistry::Find(const Node& node,
       refused_strings = true;
       continue;
     }
-    if (def.type_attr.empty()) return &def;
+    auto accepts = [&]() {
+      if (!def.constraint) return true;
+      absl::Status s = def.constraint(node);
+      if (!s.ok() && refused.ok()) refused = std::move(s);
+      return s.ok();
+    };
+    if (def.type_attr.empty()) {
+      if (accepts()) return &def;
+      continue;
+    }
     DataType dtype;
     if (!node.GetAttr(def.type_attr, &dtype).ok()) continue;
+    bool type_listed = false;
     for (DataType t : def.types) {
-      if (t == dtype) return &def;
+      if (t == dtype) type_listed = true;
       registered.push_back(DataTypeString(t));
+    }
+    if (type_listed) {
+      if (accepts()) return &def;
+      continue;
     }
     found = dtype;
     attr_name = def.type_attr;
+  }
+  if (!refused.ok()) {
+    return absl::NotFoundError(absl::StrCat("node ", node.DebugName(), ": the ", device_type,
+                                            " kernel for op ", node.op(), " does not apply: ",
+                                            refused.message()));
   }
   if (refused_strings && registered.empty() && found == DT_INVALID) {
     return absl::NotFoundError(absl::StrCat("node ", node.DebugName(), ": no ", device_type,

@@ -31,6 +31,10 @@ struct KernelDef {
   // byte-copying code would mangle). Rows without it never match a node that has a string input
   // or output; rows whose `types` list DT_STRING handle strings anyway.
   bool handles_strings = false;
+  // When set, the row only takes nodes it accepts: OK, or why not ("input 1 (shape) is not a
+  // constant"). A GPU kernel that reads an axis or a shape at construction, where TensorFlow's
+  // would take it in host memory, accepts only nodes whose such inputs are Const nodes.
+  std::function<absl::Status(const Node&)> constraint;
 };
 
 // Convenience for table rows: a factory constructing KernelClass(construction).

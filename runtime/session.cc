@@ -35,6 +35,9 @@ struct ExecutablePlan {
     std::unique_ptr<Executor> executor;
   };
   std::vector<Partition> partitions;
+  // Set when a partition (or the single executor) runs on the GPU: the step ends by waiting
+  // for its compute stream, which also reports errors the kernels raised asynchronously.
+  GpuDevice* gpu = nullptr;
 
   // Call frames of finished steps, sized for this plan and empty, reused by later steps so a
   // Run does not allocate its argument and result vectors.
@@ -163,6 +166,11 @@ Session::Session(std::unique_ptr<Graph> graph, const SessionOptions& options)
   cpu_ = std::make_unique<CpuDevice>(options.intra_op_threads);
   for (int i = 1; i < options.num_cpu_devices; ++i) {
     more_cpus_.push_back(std::make_unique<CpuDevice>(options.intra_op_threads, i));
+  }
+  if (options.num_gpu_devices != 0 && GpuDeviceCount() > 0) {
+    // Any failure here (an old GPU, a driver problem) leaves the session on the CPU.
+    absl::StatusOr<std::unique_ptr<GpuDevice>> gpu = GpuDevice::Create(0, options.gpu_options);
+    if (gpu.ok()) gpu_ = *std::move(gpu);
   }
   if (options.inter_op_pool != nullptr) {
     // The caller's pool: an aliasing pointer with no owner, so nothing here destroys it.
@@ -321,8 +329,17 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
         absl::StrJoin(fetches, ", "), "} depend on it"));
   }
 
-  std::vector<Device*> devices = {cpu_.get()};
+  // The GPU first: placement prefers the first device that has the kernels.
+  std::vector<Device*> devices;
+  if (gpu_ != nullptr) devices.push_back(gpu_.get());
+  devices.push_back(cpu_.get());
   for (const auto& cpu : more_cpus_) devices.push_back(cpu.get());
+  // The device a partition runs on: the GPU's own, or the session's host device for any CPU
+  // (CPU devices share host memory, its allocator and the variables).
+  auto executor_device = [this](const std::string& name) -> Device* {
+    if (gpu_ != nullptr && name == gpu_->name()) return gpu_.get();
+    return cpu_.get();
+  };
   PlacementOptions placement;
   placement.allow_soft_placement = options_.allow_soft_placement;
   if (auto s = PlaceNodes(*graph, devices, DefaultKernelRegistry(), placement); !s.ok()) return s;
@@ -336,17 +353,23 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
     absl::StatusOr<std::vector<GraphPartition>> parts = PartitionGraph(*graph);
     if (!parts.ok()) return parts.status();
     for (GraphPartition& part : *parts) {
-      // Every device is a CPU sharing host memory: each partition runs with the session's host
-      // device (its allocator and the variables). A GPU partition would get its own device.
+      Device* device = executor_device(part.device);
+      if (device == gpu_.get()) plan->gpu = gpu_.get();
       absl::StatusOr<std::unique_ptr<Executor>> executor =
-          Executor::Create(std::move(part.graph), cpu_.get(), DefaultKernelRegistry());
+          Executor::Create(std::move(part.graph), device, DefaultKernelRegistry());
       if (!executor.ok()) return executor.status();
       plan->partitions.push_back({part.device, *std::move(executor)});
     }
     return std::shared_ptr<const ExecutablePlan>(std::move(plan));
   }
+  // One device: the one placement gave every node.
+  Device* device = cpu_.get();
+  if (std::vector<Node*> nodes = graph->nodes(); !nodes.empty()) {
+    device = executor_device(nodes.front()->assigned_device());
+  }
+  if (device == gpu_.get()) plan->gpu = gpu_.get();
   absl::StatusOr<std::unique_ptr<Executor>> executor =
-      Executor::Create(std::move(graph), cpu_.get(), DefaultKernelRegistry());
+      Executor::Create(std::move(graph), device, DefaultKernelRegistry());
   if (!executor.ok()) return executor.status();
   plan->executor = *std::move(executor);
   return std::shared_ptr<const ExecutablePlan>(std::move(plan));
@@ -531,6 +554,12 @@ absl::Status Session::Run(const RunOptions& run_options,
       metadata->Clear();
       stats->Finish(metadata->mutable_step_stats());
     }
+  }
+  if (plan->gpu != nullptr) {
+    // Even after a failed step: its enqueued work must finish before the next step reuses the
+    // memory the failed one held.
+    absl::Status synced = plan->gpu->SynchronizeStream(GpuDevice::Stream::kCompute);
+    if (step.ok()) step = synced;
   }
   if (!step.ok()) return step;
 

@@ -29,6 +29,7 @@
 #include "proto/step_stats.pb.h"
 #include "runtime/device.h"
 #include "runtime/executor.h"
+#include "runtime/gpu/gpu_device.h"
 #include "runtime/tensor.h"
 #include "runtime/thread_pool.h"
 
@@ -60,6 +61,14 @@ struct SessionOptions {
   // device. The CPU devices share host memory, the host allocator, the inter-op pool and the
   // session's variables, so a transfer between them passes the tensor without copying.
   int num_cpu_devices = 1;
+  // GPUs to use (TensorFlow's device_count={'GPU': n}): -1 = what CUDA finds, 0 = none. Weir
+  // drives one GPU, /device:GPU:0. When it is there, placement prefers it for every node that
+  // has a GPU kernel; _Send/_Recv pairs copy tensors between host and device memory at the
+  // partition boundaries (feeds and fetches live on the host). No GPU present, or any CUDA
+  // error while opening it, means CPU only, with no error.
+  int num_gpu_devices = -1;
+  // The GPU's memory limit, TF32 and cuBLAS workspace (runtime/gpu/gpu_device.h).
+  GpuOptions gpu_options;
   // When set, receives one line per node of every plan compiled, TensorFlow's
   // log_device_placement format: "name: (Op): /device:CPU:0".
   std::function<void(const std::string& line)> placement_log;
@@ -108,6 +117,8 @@ class Session {
   // Close.
   ResourceMgr* resource_manager() { return cpu_->resource_manager(); }
   int num_cached_plans() const;
+  // The session's GPU, or null when it runs on the CPU only (memory statistics, tests).
+  GpuDevice* gpu_device() const { return gpu_.get(); }
 
  private:
   Session(std::unique_ptr<Graph> graph, const SessionOptions& options);
@@ -129,6 +140,8 @@ class Session {
   // /device:CPU:1 .. (SessionOptions::num_cpu_devices), for placement and names: their
   // partitions run with cpu_'s allocator and resources.
   std::vector<std::unique_ptr<CpuDevice>> more_cpus_;
+  // /device:GPU:0 when SessionOptions::num_gpu_devices allows it and CUDA finds a usable GPU.
+  std::unique_ptr<GpuDevice> gpu_;
   // Shared so a Run that started before Close keeps its pool until it returns. A caller's pool
   // (SessionOptions::inter_op_pool) sits here without ownership.
   std::shared_ptr<ThreadPool> inter_op_pool_ ABSL_GUARDED_BY(mu_);

@@ -120,8 +120,12 @@ void HostCallbackTrampoline(void* arg) {
 }  // namespace
 
 int GpuDeviceCount() {
-  absl::StatusOr<int> count = QueryDeviceCount();
-  return count.ok() && *count > 0 ? *count : 0;
+  // Asked once per process: every Session asks, and the answer does not change.
+  static const int count = [] {
+    absl::StatusOr<int> queried = QueryDeviceCount();
+    return queried.ok() && *queried > 0 ? *queried : 0;
+  }();
+  return count;
 }
 
 // ---- GpuEvent ----
@@ -308,6 +312,11 @@ GpuDevice::~GpuDevice() {
       ABSL_RAW_LOG(ERROR, "%s: %s", name().c_str(), std::string(s.message()).c_str());
     }
   }
+  {
+    // Kernels' shared state (cuBLAS handles bound to the compute stream) goes first.
+    absl::MutexLock lock(&shared_mu_);
+    shared_.clear();
+  }
   if (cublas_ != nullptr) (void)cublasDestroy(cublas_);
   if (cublas_workspace_ != nullptr) device_bfc_->DeallocateRaw(cublas_workspace_);
   for (CUstream_st* s : {compute_stream_, h2d_stream_, d2h_stream_}) {
@@ -352,6 +361,10 @@ absl::Status GpuDevice::CopyHostToDevice(const void* host, void* device, size_t 
   if (absl::Status s = CheckCopyArgs("CopyHostToDevice", host, device, bytes); !s.ok()) return s;
   if (bytes == 0) return absl::OkStatus();
   if (absl::Status s = Activate(); !s.ok()) return s;
+  if (bytes <= kSmallCopyBytes) {
+    return CudaStatus(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, compute_stream_),
+                      absl::StrCat(name(), ": cudaMemcpyAsync(host to device, ", bytes, " bytes)"));
+  }
   if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kHostToDevice); !s.ok()) return s;
   if (absl::Status s = CudaStatus(
           cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d_stream_),
@@ -366,6 +379,10 @@ absl::Status GpuDevice::CopyDeviceToHost(const void* device, void* host, size_t 
   if (absl::Status s = CheckCopyArgs("CopyDeviceToHost", device, host, bytes); !s.ok()) return s;
   if (bytes == 0) return absl::OkStatus();
   if (absl::Status s = Activate(); !s.ok()) return s;
+  if (bytes <= kSmallCopyBytes) {
+    return CudaStatus(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, compute_stream_),
+                      absl::StrCat(name(), ": cudaMemcpyAsync(device to host, ", bytes, " bytes)"));
+  }
   if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kDeviceToHost); !s.ok()) return s;
   if (absl::Status s = CudaStatus(
           cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h_stream_),
@@ -406,6 +423,12 @@ absl::Status GpuDevice::Synchronize() {
   // A kernel's launch or execution error that no stream call reported yet.
   first.Update(CudaStatus(cudaPeekAtLastError(), absl::StrCat(name(), ": after synchronizing")));
   return first;
+}
+
+absl::Status GpuDevice::SynchronizeStream(Stream which) {
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  return CudaStatus(cudaStreamSynchronize(stream(which)),
+                    absl::StrCat(name(), ": cudaStreamSynchronize"));
 }
 
 #else  // !WEIR_HAVE_CUDA: no GPU code in this build.
@@ -459,6 +482,7 @@ absl::Status GpuDevice::EnqueueHostCallback(Stream, absl::AnyInvocable<void() &&
   return NoCuda();
 }
 absl::Status GpuDevice::Synchronize() { return NoCuda(); }
+absl::Status GpuDevice::SynchronizeStream(Stream) { return NoCuda(); }
 
 #endif  // WEIR_HAVE_CUDA
 

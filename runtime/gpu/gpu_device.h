@@ -13,7 +13,9 @@
 //     compute stream, and work enqueued on the compute stream afterwards waits for the copy.
 //   - CopyDeviceToHost runs on the device-to-host stream after all compute work enqueued so
 //     far; later compute work waits for it too (so it may overwrite the source safely).
-//   - CopyDeviceToDevice runs on the compute stream.
+//   - CopyDeviceToDevice runs on the compute stream, and so do host copies of at most
+//     kSmallCopyBytes: a feed or fetch of a few KiB costs one API call instead of four (two
+//     event records and waits), which is most of a small model's step.
 // So the streams behave like one ordered queue as seen by kernels, while copies in opposite
 // directions can still overlap each other. Host memory given to a copy must stay valid until
 // the copy completes (Synchronize, or an event recorded after it): for pageable host memory
@@ -28,9 +30,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "runtime/device.h"
 #include "runtime/gpu/bfc_allocator.h"
 
@@ -43,7 +49,7 @@ struct cublasContext;
 namespace weir {
 
 // Number of CUDA devices, or 0 when CUDA reports any error (no driver, driver too old, no
-// device) or Weir was built without CUDA. Never fails.
+// device) or Weir was built without CUDA. Never fails; asked once per process.
 int GpuDeviceCount();
 
 struct GpuOptions {
@@ -93,6 +99,8 @@ class GpuEvent {
 class GpuDevice : public Device {
  public:
   enum class Stream { kCompute, kHostToDevice, kDeviceToHost };
+  // Host copies up to this size go on the compute stream (see the ordering contract above).
+  static constexpr size_t kSmallCopyBytes = size_t{1} << 20;
 
   // Opens CUDA device `ordinal` ("/device:GPU:<ordinal>"). Unavailable when there is no such
   // GPU (message says why: CUDA's error, or how many GPUs there are), InvalidArgument for bad
@@ -136,6 +144,30 @@ class GpuDevice : public Device {
   absl::Status EnqueueHostCallback(Stream which, absl::AnyInvocable<void() &&> fn);
   // Blocks until every stream is idle, then reports any asynchronous error of the device.
   absl::Status Synchronize();
+  // Blocks until the work enqueued so far on `which` is done; reports its errors.
+  absl::Status SynchronizeStream(Stream which);
+
+  // GPU kernels hold this while they enqueue work, so that launches from several host threads
+  // (two partitions, two concurrent steps) reach the compute stream one whole kernel at a time
+  // and the kernels' shared per-device state (cuBLAS plans) is used by one thread at a time.
+  absl::Mutex& launch_mutex() ABSL_LOCK_RETURNED(launch_mu_) { return launch_mu_; }
+
+  // State that code above the device keeps once per device (the GPU kernels' cuBLAS and
+  // cuBLASLt handles and plans): `make` runs on the first call for `key`; the object lives
+  // until the device is destroyed, after the streams went idle and before they are.
+  template <typename T>
+  T* GetOrCreateShared(absl::string_view key, absl::FunctionRef<std::unique_ptr<T>()> make) {
+    absl::MutexLock lock(&shared_mu_);
+    auto it = shared_.find(key);
+    if (it == shared_.end()) {
+      std::unique_ptr<T> made = make();
+      if (made == nullptr) return nullptr;
+      it = shared_.emplace(std::string(key), SharedState(made.release(), [](void* p) {
+                             delete static_cast<T*>(p);
+                           })).first;
+    }
+    return static_cast<T*>(it->second.get());
+  }
 
   // Makes this device current on the calling thread (cudaSetDevice); every method above does
   // it itself, kernels launching on their own should call it first.
@@ -164,6 +196,10 @@ class GpuDevice : public Device {
   GpuEvent d2h_event_;
   cublasContext* cublas_ = nullptr;
   void* cublas_workspace_ = nullptr;
+  absl::Mutex launch_mu_;
+  using SharedState = std::unique_ptr<void, void (*)(void*)>;
+  absl::Mutex shared_mu_;
+  absl::flat_hash_map<std::string, SharedState> shared_ ABSL_GUARDED_BY(shared_mu_);
 };
 
 }  // namespace weir

@@ -1,0 +1,93 @@
+// gpu_op_util.h - What the GPU OpKernels share: their device and stream, launcher statuses as
+// absl::Status, shapes as GpuDims, and constant inputs read once at construction.
+//
+// A GPU OpKernel enqueues its work on the device's compute stream and returns; nothing here
+// waits for the GPU. The executor's _Send (device to host) and the session's end of step are
+// the only waits. Kernels hold GpuDevice::launch_mutex() while they enqueue (LaunchScope), so
+// launches from several host threads never interleave.
+//
+// Host-memory arguments: where TensorFlow's GPU kernels take an axis, a permutation or a shape
+// in host memory, these kernels read it once, at construction, from the Const node that
+// produces it (constant folding leaves static graphs that way). The registry row's constraint
+// (ConstInputs) turns a node with a computed axis down, and placement runs it on the CPU.
+#ifndef WEIR_KERNELS_GPU_OPS_GPU_OP_UTIL_H_
+#define WEIR_KERNELS_GPU_OPS_GPU_OP_UTIL_H_
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "graph/graph.h"
+#include "kernels/gpu/gpu_status.h"
+#include "runtime/gpu/gpu_device.h"
+#include "runtime/kernel.h"
+#include "runtime/kernel_registry.h"
+
+namespace weir {
+namespace gpu {
+
+// The registry gives GPU rows only to devices of type GPU, which are GpuDevices.
+inline GpuDevice* GpuDeviceOf(Device* device) { return static_cast<GpuDevice*>(device); }
+inline GpuDevice* GpuDeviceOf(const KernelConstruction& c) { return GpuDeviceOf(c.device()); }
+inline GpuDevice* GpuDeviceOf(const KernelContext* ctx) { return GpuDeviceOf(ctx->device()); }
+inline GpuStream ComputeStream(const KernelContext* ctx) {
+  return static_cast<GpuStream>(GpuDeviceOf(ctx)->compute_stream());
+}
+
+// Holds the device's launch mutex and makes the device current on this thread.
+class LaunchScope {
+ public:
+  explicit LaunchScope(const KernelContext* ctx)
+      : device_(GpuDeviceOf(ctx)), lock_(&device_->launch_mutex()) {}
+  // Activate's status: a kernel returns it before launching anything.
+  absl::Status Activate() const { return device_->Activate(); }
+  GpuDevice* device() const { return device_; }
+  GpuStream stream() const { return static_cast<GpuStream>(device_->compute_stream()); }
+
+ private:
+  GpuDevice* device_;
+  absl::MutexLock lock_;
+};
+
+// A launcher's verdict as a status (the executor prefixes the node).
+absl::Status ToStatus(const GpuStatus& status);
+
+// At most kMaxGpuRank dimensions, else InvalidArgument naming `what`.
+absl::StatusOr<GpuDims> ToGpuDims(const TensorShape& shape, const std::string& what);
+
+// The value of input `i` when its producer is a Const node (in host memory): what a kernel
+// reads at construction instead of a host-memory input.
+absl::StatusOr<Tensor> ConstInputValue(const Node& node, int i);
+// Integer values (int32 or int64) of a constant input, flattened.
+absl::StatusOr<std::vector<int64_t>> ConstInputInts(const Node& node, int i);
+
+// A registry constraint accepting nodes whose listed inputs come from Const nodes.
+std::function<absl::Status(const Node&)> ConstInputs(std::initializer_list<int> inputs);
+
+// Whether DataType `t` is one of the element types the launchers take (float, int32, int64),
+// and with bool for the data-movement launchers.
+inline bool IsLauncherType(DataType t) { return t == DT_FLOAT || t == DT_INT32 || t == DT_INT64; }
+
+}  // namespace gpu
+
+// Every GPU kernel Weir has (kernels/gpu/ops/registry.cc). Registers nothing in a build
+// without CUDA.
+void RegisterGpuKernels(KernelRegistry& registry);
+
+namespace gpu {
+// The families, one per file of kernels/gpu/ops/.
+void RegisterGpuCoreKernels(KernelRegistry& registry);         // core_ops.cc
+void RegisterGpuElementwiseKernels(KernelRegistry& registry);  // elementwise_ops.cc
+void RegisterGpuMatMulKernels(KernelRegistry& registry);       // matmul_ops.cc
+void RegisterGpuArrayKernels(KernelRegistry& registry);        // array_ops.cc
+void RegisterGpuReductionKernels(KernelRegistry& registry);    // reduction_ops.cc
+}  // namespace gpu
+
+}  // namespace weir
+
+#endif  // WEIR_KERNELS_GPU_OPS_GPU_OP_UTIL_H_
