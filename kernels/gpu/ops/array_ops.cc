@@ -1,0 +1,584 @@
+// array_ops.cc - Data movement and filling on the GPU: Transpose, ConcatV2, Slice,
+// StridedSlice, GatherV2, Fill, ZerosLike and OnesLike, as OpKernels over the launchers of
+// kernels/gpu/ (transpose.h, concat_slice.h, gather.h, cast_fill.h), for float, int32, int64
+// and bool.
+//
+// Their index arguments (perm, axis, begin/size, begin/end/strides, Fill's dims and value) are
+// host-memory inputs in TensorFlow; here they are read once, at construction, from their Const
+// nodes (gpu_op_util.h) and checked against each step's input shapes, which may change between
+// steps. Validation and messages follow the CPU kernels (kernels/cpu/array_kernels.cc,
+// array_extra_kernels.cc, fill_pad_kernels.cc), except where a GPU kernel cannot report an
+// error: GatherV2 gives zeros for out-of-range indices, as TensorFlow's GPU kernel does.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "graph/ops/strided_slice_spec.h"
+#include "kernels/gpu/cast_fill.h"
+#include "kernels/gpu/concat_slice.h"
+#include "kernels/gpu/gather.h"
+#include "kernels/gpu/ops/gpu_op_util.h"
+#include "kernels/gpu/transpose.h"
+
+namespace weir {
+namespace gpu {
+namespace {
+
+// The element types every data-movement launcher here is instantiated for.
+const std::vector<DataType>& ArrayTypes() {
+  static const std::vector<DataType> types = {DT_FLOAT, DT_INT32, DT_INT64, DT_BOOL};
+  return types;
+}
+
+// Calls fn(T{}) with T the C++ type of `dtype` and returns its status. The registry rows list
+// only these types, so the default is a safety net.
+template <typename Fn>
+absl::Status ForArrayType(DataType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DT_FLOAT:
+      return fn(float{});
+    case DT_INT32:
+      return fn(int32_t{});
+    case DT_INT64:
+      return fn(int64_t{});
+    case DT_BOOL:
+      return fn(bool{});
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dtype ", DataTypeString(dtype), " is not one of float, int32, int64 and bool"));
+  }
+}
+
+std::string IntsToString(const std::vector<int64_t>& values) {
+  return absl::StrCat("[", absl::StrJoin(values, ","), "]");
+}
+
+int64_t Product(DimsView dims, int from, int to) {
+  int64_t p = 1;
+  for (int k = from; k < to; ++k) p *= dims[k];
+  return p;
+}
+
+// The values of constant input `i`, which must be a vector (begin, size, perm, dims).
+absl::StatusOr<std::vector<int64_t>> ConstVector(const KernelConstruction& c, int i,
+                                                 absl::string_view what) {
+  absl::StatusOr<Tensor> value = ConstInputValue(c.node(), i);
+  if (!value.ok()) return value.status();
+  if (value->rank() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("input ", i, " (", what, ") has shape ",
+                                                   value->shape().ToString(), ", expected rank 1"));
+  }
+  return ConstInputInts(c.node(), i);
+}
+
+// The value of constant input `i`, which must hold one value (an axis): a scalar, or a
+// one-element vector as the CPU kernels accept.
+absl::StatusOr<int64_t> ConstScalar(const KernelConstruction& c, int i, absl::string_view what) {
+  absl::StatusOr<Tensor> value = ConstInputValue(c.node(), i);
+  if (!value.ok()) return value.status();
+  if (value->rank() > 1 || value->num_elements() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input ", i, " (", what, ") has shape ", value->shape().ToString(), ", expected a scalar"));
+  }
+  absl::StatusOr<std::vector<int64_t>> ints = ConstInputInts(c.node(), i);
+  if (!ints.ok()) return ints.status();
+  return (*ints)[0];
+}
+
+// Checks `axis` against [-rank, rank) and returns it counted from the front.
+absl::Status CanonicalAxis(int64_t axis, int rank, absl::string_view what, int* out) {
+  if (axis < -rank || axis >= rank) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is ", axis, ", expected a value in [",
+                                                   -rank, ", ", rank, ") for rank ", rank));
+  }
+  *out = static_cast<int>(axis < 0 ? axis + rank : axis);
+  return absl::OkStatus();
+}
+
+// Whether input `i` of `node` has an index dtype ConstInputInts reads (int32 or int64); ops
+// that also allow int16 there (StridedSlice's Index) then stay on the CPU.
+absl::Status Int32OrInt64Input(const Node& node, int i, absl::string_view what) {
+  const DataType t = node.input_type(i);
+  if (t == DT_INT32 || t == DT_INT64) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("input ", i, " (", what, ") has dtype ",
+                                                 DataTypeString(t),
+                                                 ", and the GPU kernel takes int32 or int64"));
+}
+
+// Transpose with a constant perm.
+class TransposeKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    absl::StatusOr<std::vector<int64_t>> perm = ConstVector(c, 1, "perm");
+    if (!perm.ok()) return perm.status();
+    // Whether perm is a permutation does not depend on the input: checked once here.
+    const int n = static_cast<int>(perm->size());
+    std::vector<bool> seen(n, false);
+    for (int k = 0; k < n; ++k) {
+      const int64_t d = (*perm)[k];
+      if (d < 0 || d >= n) {
+        return absl::InvalidArgumentError(absl::StrCat("input 1 (perm) is ", IntsToString(*perm),
+                                                       ": entry ", k, " is ", d,
+                                                       ", expected a value in [0, ", n, ")"));
+      }
+      if (seen[d]) {
+        return absl::InvalidArgumentError(absl::StrCat("input 1 (perm) is ", IntsToString(*perm),
+                                                       ": ", d,
+                                                       " appears twice, expected a permutation"));
+      }
+      seen[d] = true;
+    }
+    return std::unique_ptr<OpKernel>(new TransposeKernel(c, *std::move(perm)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.rank();
+    if (static_cast<int>(perm_.size()) != rank) {
+      return absl::InvalidArgumentError(absl::StrCat("perm ", IntsToString(perm_), " has ",
+                                                     perm_.size(), " entries, expected ", rank,
+                                                     " (the rank of input 0)"));
+    }
+    if (identity_) {
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<GpuDims> dims = ToGpuDims(in.shape(), "input 0");
+    if (!dims.ok()) return dims.status();
+    int perm[kMaxGpuRank];
+    TensorShape out_shape;
+    for (int k = 0; k < rank; ++k) {
+      perm[k] = static_cast<int>(perm_[k]);
+      out_shape.AddDim(in.dim(perm[k]));
+    }
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(
+          LaunchTranspose<T>(in.data<T>(), *dims, perm, (*out)->data<T>(), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  TransposeKernel(const KernelConstruction& c, std::vector<int64_t> perm)
+      : OpKernel(c), perm_(std::move(perm)) {
+    for (size_t k = 0; k < perm_.size(); ++k) identity_ &= perm_[k] == static_cast<int64_t>(k);
+  }
+
+  std::vector<int64_t> perm_;  // a permutation of [0, perm_.size())
+  bool identity_ = true;       // then the output is the input
+};
+
+// ConcatV2 of N inputs along a constant axis (the last input).
+class ConcatV2Kernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    const int n = c.num_inputs() - 1;
+    absl::StatusOr<int64_t> axis = ConstScalar(c, n, "axis");
+    if (!axis.ok()) return axis.status();
+    return std::unique_ptr<OpKernel>(new ConcatV2Kernel(c, *axis));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const int n = ctx->num_inputs() - 1;
+    const Tensor& first = ctx->input(0);
+    const int rank = first.rank();
+    if (rank == 0) {
+      return absl::InvalidArgumentError(
+          "input 0 is a scalar, expected rank >= 1 (use Pack to join scalars)");
+    }
+    int axis;
+    if (auto s = CanonicalAxis(axis_, rank, absl::StrCat("input ", n, " (axis)"), &axis); !s.ok()) {
+      return s;
+    }
+    // Each input is [outer, its size along axis * inner]: the launcher's 2-D view.
+    absl::InlinedVector<int64_t, 16> axis_sizes(n);
+    int64_t axis_sum = 0;
+    for (int i = 0; i < n; ++i) {
+      const Tensor& t = ctx->input(i);
+      bool match = t.rank() == rank;
+      for (int k = 0; match && k < rank; ++k) match = k == axis || t.dim(k) == first.dim(k);
+      if (!match) {
+        std::vector<int64_t> expected = first.shape().dims();
+        expected[axis] = PartialShape::kUnknownDim;
+        return absl::InvalidArgumentError(
+            absl::StrCat("input ", i, " has shape ", t.shape().ToString(), ", expected ",
+                         PartialShape(expected).ToString(), " (dimensions other than axis ", axis,
+                         " must match input 0's ", first.shape().ToString(), ")"));
+      }
+      axis_sizes[i] = t.dim(axis);
+      axis_sum += t.dim(axis);
+    }
+    TensorShape out_shape = first.shape();
+    out_shape.set_dim(axis, axis_sum);
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, first.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    const int64_t outer = Product(first.shape().dims(), 0, axis);
+    const int64_t inner = Product(first.shape().dims(), axis + 1, rank);
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(first.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      // Host array of device pointers: the launcher reads it while enqueueing, one copy per
+      // input.
+      absl::InlinedVector<const T*, 16> inputs(n);
+      for (int i = 0; i < n; ++i) inputs[i] = ctx->input(i).data<T>();
+      return ToStatus(LaunchConcat<T>(inputs.data(), axis_sizes.data(), n, outer, inner,
+                                      (*out)->data<T>(), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  ConcatV2Kernel(const KernelConstruction& c, int64_t axis) : OpKernel(c), axis_(axis) {}
+  int64_t axis_;  // as given: may be negative, checked per step
+};
+
+// Slice with constant begin and size (a size of -1 takes the rest of the dimension).
+class SliceKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    absl::StatusOr<std::vector<int64_t>> begin = ConstVector(c, 1, "begin");
+    if (!begin.ok()) return begin.status();
+    absl::StatusOr<std::vector<int64_t>> size = ConstVector(c, 2, "size");
+    if (!size.ok()) return size.status();
+    return std::unique_ptr<OpKernel>(new SliceKernel(c, *std::move(begin), *std::move(size)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.rank();
+    if (static_cast<int>(begin_.size()) != rank || static_cast<int>(size_.size()) != rank) {
+      return absl::InvalidArgumentError(absl::StrCat("begin ", IntsToString(begin_), " and size ",
+                                                     IntsToString(size_), " have ", begin_.size(),
+                                                     " and ", size_.size(), " entries, expected ",
+                                                     rank, " (the rank of input 0)"));
+    }
+    TensorShape out_shape;
+    bool identity = true;
+    for (int k = 0; k < rank; ++k) {
+      const int64_t dim = in.dim(k);
+      const int64_t sz = size_[k] == -1 ? dim - begin_[k] : size_[k];
+      if (begin_[k] < 0 || begin_[k] > dim || sz < 0 || begin_[k] + sz > dim) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "slice of dimension ", k, " with begin ", begin_[k], " and size ", size_[k],
+            " is out of bounds, expected 0 <= begin <= begin + size <= ", dim));
+      }
+      identity &= sz == dim;
+      out_shape.AddDim(sz);
+    }
+    // The whole input: share its buffer, as TensorFlow does.
+    if (identity) {
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    absl::StatusOr<GpuDims> in_dims = ToGpuDims(in.shape(), "input 0");
+    if (!in_dims.ok()) return in_dims.status();
+    const GpuDims out_dims(out_shape.dims().data(), rank);
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(LaunchSlice<T>(in.data<T>(), *in_dims, begin_.data(), out_dims,
+                                     (*out)->data<T>(), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  SliceKernel(const KernelConstruction& c, std::vector<int64_t> begin, std::vector<int64_t> size)
+      : OpKernel(c), begin_(std::move(begin)), size_(std::move(size)) {}
+
+  std::vector<int64_t> begin_;
+  std::vector<int64_t> size_;
+};
+
+// StridedSlice with constant begin, end and strides. ComputeStridedSlice (shared with the
+// shape function and the CPU kernel) turns the sparse spec into a dense begin and stride per
+// input dimension and the number of elements taken along each (the processing shape, of the
+// input's rank); the output holds those elements in the same order, only its shape differs
+// (new axes added, shrunk axes dropped), so the launch uses the processing shape.
+class StridedSliceKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    StridedSliceMasks masks;
+    for (auto s :
+         {c.GetAttr("begin_mask", &masks.begin_mask), c.GetAttr("end_mask", &masks.end_mask),
+          c.GetAttr("ellipsis_mask", &masks.ellipsis_mask),
+          c.GetAttr("new_axis_mask", &masks.new_axis_mask),
+          c.GetAttr("shrink_axis_mask", &masks.shrink_axis_mask)}) {
+      if (!s.ok()) return s;
+    }
+    absl::StatusOr<std::vector<int64_t>> begin = ConstVector(c, 1, "begin");
+    if (!begin.ok()) return begin.status();
+    absl::StatusOr<std::vector<int64_t>> end = ConstVector(c, 2, "end");
+    if (!end.ok()) return end.status();
+    absl::StatusOr<std::vector<int64_t>> strides = ConstVector(c, 3, "strides");
+    if (!strides.ok()) return strides.status();
+    return std::unique_ptr<OpKernel>(
+        new StridedSliceKernel(c, masks, *std::move(begin), *std::move(end), *std::move(strides)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.rank();
+    StridedSliceDense dense;
+    if (auto s = ComputeStridedSlice(in.shape().dims(), begin_, end_, strides_, masks_, &dense);
+        !s.ok()) {
+      return s;
+    }
+    const TensorShape out_shape(dense.final_dims);
+    // Every element in order: the output is the input relabeled, as in TensorFlow.
+    bool identity = true;
+    for (int k = 0; k < rank; ++k) {
+      identity &=
+          dense.stride[k] == 1 && dense.begin[k] == 0 && dense.processing_dims[k] == in.dim(k);
+    }
+    if (identity) {
+      ctx->set_output(0, in.Reshaped(out_shape));
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    absl::StatusOr<GpuDims> in_dims = ToGpuDims(in.shape(), "input 0");
+    if (!in_dims.ok()) return in_dims.status();
+    const GpuDims processing(dense.processing_dims.data(), rank);
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(LaunchStridedSlice<T>(in.data<T>(), *in_dims, dense.begin.data(),
+                                            dense.stride.data(), processing, (*out)->data<T>(),
+                                            scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  StridedSliceKernel(const KernelConstruction& c, const StridedSliceMasks& masks,
+                     std::vector<int64_t> begin, std::vector<int64_t> end,
+                     std::vector<int64_t> strides)
+      : OpKernel(c),
+        masks_(masks),
+        begin_(std::move(begin)),
+        end_(std::move(end)),
+        strides_(std::move(strides)) {}
+
+  StridedSliceMasks masks_;
+  // Optionals because ComputeStridedSlice takes them so (always known here): held that way,
+  // a step passes them without copying.
+  std::optional<std::vector<int64_t>> begin_;
+  std::optional<std::vector<int64_t>> end_;
+  std::vector<int64_t> strides_;
+};
+
+// GatherV2 with batch_dims 0 along a constant axis. Indices are not checked on the host (that
+// would need a wait for the GPU): an out-of-range index gives zeros, as in TensorFlow's GPU
+// kernel, where the CPU kernel fails.
+class GatherV2Kernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    if (auto s = Accepts(c.node()); !s.ok()) return s;
+    absl::StatusOr<int64_t> axis = ConstScalar(c, 2, "axis");
+    if (!axis.ok()) return axis.status();
+    return std::unique_ptr<OpKernel>(new GatherV2Kernel(c, *axis));
+  }
+
+  // The registry row's constraint: batch_dims 0, int32 or int64 indices, a constant axis.
+  static absl::Status Accepts(const Node& node) {
+    int64_t batch_dims = 0;
+    if (auto s = node.GetAttr("batch_dims", &batch_dims); !s.ok()) return s;
+    if (batch_dims != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("batch_dims is ", batch_dims, ", and the GPU kernel takes only 0"));
+    }
+    if (auto s = Int32OrInt64Input(node, 1, "indices"); !s.ok()) return s;
+    return ConstInputs({2})(node);
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& params = ctx->input(0);
+    const Tensor& indices = ctx->input(1);
+    if (params.rank() < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input 0 (params) has shape ", params.shape().ToString(), ", expected rank >= 1"));
+    }
+    int axis;
+    if (auto s = CanonicalAxis(axis_, params.rank(), "axis", &axis); !s.ok()) return s;
+    // output = params[:axis] + indices + params[axis + 1:]; the launcher's view is
+    // params [outer, axis_size, inner] -> output [outer, num_indices, inner].
+    const DimsView pd = params.shape().dims();
+    const DimsView id = indices.shape().dims();
+    TensorShape out_shape;
+    for (int k = 0; k < axis; ++k) out_shape.AddDim(pd[k]);
+    for (int64_t d : id) out_shape.AddDim(d);
+    for (int k = axis + 1; k < params.rank(); ++k) out_shape.AddDim(pd[k]);
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, params.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    const int64_t outer = Product(pd, 0, axis);
+    const int64_t axis_size = pd[axis];
+    const int64_t inner = Product(pd, axis + 1, params.rank());
+    const int64_t num_indices = indices.num_elements();
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(params.dtype(), [&](auto tag) -> absl::Status {
+      using T = decltype(tag);
+      // No error slot: reading it back would wait for the stream (see gather.h).
+      if (indices.dtype() == DT_INT32) {
+        return ToStatus(LaunchGatherV2<T, int32_t>(params.data<T>(), outer, axis_size, inner,
+                                                   indices.data<int32_t>(), num_indices,
+                                                   (*out)->data<T>(), nullptr, scope.stream()));
+      }
+      if (indices.dtype() == DT_INT64) {
+        return ToStatus(LaunchGatherV2<T, int64_t>(params.data<T>(), outer, axis_size, inner,
+                                                   indices.data<int64_t>(), num_indices,
+                                                   (*out)->data<T>(), nullptr, scope.stream()));
+      }
+      return absl::InvalidArgumentError(absl::StrCat("input 1 (indices) has dtype ",
+                                                     DataTypeString(indices.dtype()),
+                                                     ", expected int32 or int64"));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  GatherV2Kernel(const KernelConstruction& c, int64_t axis) : OpKernel(c), axis_(axis) {}
+  int64_t axis_;  // as given: may be negative, checked per step
+};
+
+// Fill with constant dims and a constant scalar value: the output's shape and value are known
+// at construction; each step fills a new tensor (consumers may update their inputs in place).
+class FillKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    absl::StatusOr<std::vector<int64_t>> dims = ConstVector(c, 0, "dims");
+    if (!dims.ok()) return dims.status();
+    for (int64_t d : *dims) {
+      if (d < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("input 0 (dims) is ", IntsToString(*dims),
+                                                       ", expected non-negative sizes"));
+      }
+    }
+    absl::StatusOr<Tensor> value = ConstInputValue(c.node(), 1);
+    if (!value.ok()) return value.status();
+    if (value->rank() != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input 1 (value) has shape ", value->shape().ToString(), ", expected a scalar"));
+    }
+    if (value->dtype() != c.output_type(0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input 1 (value) has dtype ", DataTypeString(value->dtype()), ", expected ",
+                       DataTypeString(c.output_type(0)), " (attr T)"));
+    }
+    return std::unique_ptr<OpKernel>(new FillKernel(c, TensorShape(*dims), *std::move(value)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, value_.dtype(), shape_);
+    if (!out.ok()) return out.status();
+    const int64_t n = (*out)->num_elements();
+    if (n == 0) return absl::OkStatus();
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(value_.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(LaunchFill<T>((*out)->data<T>(), n, value_.data<T>()[0], scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  FillKernel(const KernelConstruction& c, TensorShape shape, Tensor value)
+      : OpKernel(c), shape_(std::move(shape)), value_(std::move(value)) {}
+
+  TensorShape shape_;
+  Tensor value_;  // host memory, a scalar of dtype T
+};
+
+// ZerosLike and OnesLike: a fill with the input's shape. The output may take the input's
+// buffer (TensorFlow forwards it too): no element of the input is read.
+class ConstantLikeKernel : public OpKernel {
+ public:
+  explicit ConstantLikeKernel(const KernelConstruction& c)
+      : OpKernel(c), ones_(c.op() == "OnesLike") {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, in.dtype(), in.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = (*out)->num_elements();
+    if (n == 0) return absl::OkStatus();
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(
+          LaunchFill<T>((*out)->data<T>(), n, static_cast<T>(ones_ ? 1 : 0), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  bool ones_;
+};
+
+}  // namespace
+
+void RegisterGpuArrayKernels(KernelRegistry& registry) {
+  const std::vector<DataType>& types = ArrayTypes();
+
+  KernelDef transpose{"Transpose", kDeviceGpu, "T", types, TransposeKernel::Create};
+  transpose.constraint = ConstInputs({1});
+  registry.Register(std::move(transpose));
+
+  // The axis is the last input, after the N values.
+  KernelDef concat{"ConcatV2", kDeviceGpu, "T", types, ConcatV2Kernel::Create};
+  concat.constraint = [](const Node& node) { return ConstInputs({node.num_inputs() - 1})(node); };
+  registry.Register(std::move(concat));
+
+  KernelDef slice{"Slice", kDeviceGpu, "T", types, SliceKernel::Create};
+  slice.constraint = ConstInputs({1, 2});
+  registry.Register(std::move(slice));
+
+  KernelDef strided_slice{"StridedSlice", kDeviceGpu, "T", types, StridedSliceKernel::Create};
+  strided_slice.constraint = [](const Node& node) -> absl::Status {
+    // Index may be int16, which ConstInputInts does not read.
+    if (auto s = Int32OrInt64Input(node, 1, "begin"); !s.ok()) return s;
+    return ConstInputs({1, 2, 3})(node);
+  };
+  registry.Register(std::move(strided_slice));
+
+  KernelDef gather{"GatherV2", kDeviceGpu, "Tparams", types, GatherV2Kernel::Create};
+  gather.constraint = GatherV2Kernel::Accepts;
+  registry.Register(std::move(gather));
+
+  KernelDef fill{"Fill", kDeviceGpu, "T", types, FillKernel::Create};
+  fill.constraint = ConstInputs({0, 1});
+  registry.Register(std::move(fill));
+
+  for (const char* op : {"ZerosLike", "OnesLike"}) {
+    registry.Register({op, kDeviceGpu, "T", types, MakeFactory<ConstantLikeKernel>()});
+  }
+}
+
+}  // namespace gpu
+}  // namespace weir
