@@ -1,0 +1,435 @@
+// elementwise_ops.cc - The GPU kernels of the elementwise family: the 20 unary ops of
+// elementwise.h, the broadcasting binary ops (Add, AddV2, Sub, Mul, RealDiv, Div, Maximum,
+// Minimum, Pow, SquaredDifference, FloorDiv, FloorMod), AddN, BiasAdd, Softmax, LogSoftmax and
+// Cast.
+//
+// Each kernel checks shapes on the host, allocates its output (or takes over an input buffer
+// that dies here, so chains of elementwise ops reuse one buffer) and enqueues one launcher of
+// kernels/gpu/ on the compute stream; nothing waits for the GPU. The launchers exist for
+// float, int32 and int64 (Cast also bool), so every row lists at most those and the factory
+// picks the template instantiation from the node's dtype.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "graph/shape.h"
+#include "graph/types.h"
+#include "kernels/gpu/bias_add.h"
+#include "kernels/gpu/cast_fill.h"
+#include "kernels/gpu/elementwise.h"
+#include "kernels/gpu/gpu_status.h"
+#include "kernels/gpu/ops/gpu_op_util.h"
+#include "kernels/gpu/softmax.h"
+
+namespace weir {
+namespace gpu {
+namespace {
+
+using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
+
+// Kernel<T>(c, args...) for T the C++ type of the node's dtype (its input 0). The registry
+// row has already limited the dtype to what the launchers take, so anything else here is a
+// registration mistake.
+template <template <typename> class Kernel, typename... Args>
+KernelOr MakeNumeric(const KernelConstruction& c, const Args&... args) {
+  const DataType dtype = BaseType(c.input_type(0));
+  switch (dtype) {
+    case DT_FLOAT:
+      return std::unique_ptr<OpKernel>(new Kernel<float>(c, args...));
+    case DT_INT32:
+      return std::unique_ptr<OpKernel>(new Kernel<int32_t>(c, args...));
+    case DT_INT64:
+      return std::unique_ptr<OpKernel>(new Kernel<int64_t>(c, args...));
+    default:
+      return absl::InternalError(absl::StrCat("no GPU kernel for dtype ", DataTypeString(dtype),
+                                              " (float, int32, int64)"));
+  }
+}
+
+// A registry factory around MakeNumeric with fixed extra constructor arguments.
+template <template <typename> class Kernel, typename... Args>
+KernelFactory NumericFactory(Args... args) {
+  return [args...](const KernelConstruction& c) { return MakeNumeric<Kernel>(c, args...); };
+}
+
+// Runs `launch(stream)` (returning a GpuStatus) under the device's launch mutex with the
+// device current on this thread, so a launch from this thread never interleaves with
+// another's on the shared compute stream.
+template <typename Launch>
+absl::Status Enqueue(const KernelContext* ctx, Launch&& launch) {
+  LaunchScope scope(ctx);
+  if (absl::Status s = scope.Activate(); !s.ok()) return s;
+  return ToStatus(launch(scope.stream()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unary ops: one flat launch, in place when the input dies here (the launcher allows in == out).
+
+template <typename T>
+class UnaryKernel : public OpKernel {
+ public:
+  UnaryKernel(const KernelConstruction& c, UnaryOp op) : OpKernel(c), op_(op) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, DataTypeToEnum<T>::value, in.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = in.num_elements();
+    if (n == 0) return absl::OkStatus();
+    const T* x = in.data<T>();
+    T* y = (*out)->data<T>();
+    return Enqueue(ctx, [&](GpuStream stream) { return LaunchUnary<T>(op_, x, y, n, stream); });
+  }
+  bool IsExpensive() const override { return false; }  // it only enqueues
+
+ private:
+  const UnaryOp op_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Binary ops with NumPy broadcasting.
+
+template <typename T>
+class BinaryKernel : public OpKernel {
+ public:
+  BinaryKernel(const KernelConstruction& c, BinaryOp op) : OpKernel(c), op_(op) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& lhs = ctx->input(0);
+    const Tensor& rhs = ctx->input(1);
+    // Qualified: the graph's TensorShape overload, whose InvalidArgument names both shapes.
+    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
+    if (!shape.ok()) return shape.status();
+    // The launcher lets `out` alias an operand of the output's shape, so either may be taken
+    // over. Prefer lhs; try rhs when lhs cannot be (broadcast, or still read elsewhere):
+    // forward_input_or_allocate_output allocates when the input it is given does not qualify.
+    const bool lhs_forwardable = lhs.shape() == *shape && lhs.RefCountIsOne();
+    const int forward = !lhs_forwardable && rhs.shape() == *shape ? 1 : 0;
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(forward, 0, DataTypeToEnum<T>::value, *shape);
+    if (!out.ok()) return out.status();
+    if (shape->num_elements() == 0) return absl::OkStatus();
+    absl::StatusOr<GpuDims> lhs_dims = ToGpuDims(lhs.shape(), "input 0");
+    if (!lhs_dims.ok()) return lhs_dims.status();
+    absl::StatusOr<GpuDims> rhs_dims = ToGpuDims(rhs.shape(), "input 1");
+    if (!rhs_dims.ok()) return rhs_dims.status();
+    const T* a = lhs.data<T>();
+    const T* b = rhs.data<T>();
+    T* y = (*out)->data<T>();
+    return Enqueue(ctx, [&](GpuStream stream) {
+      return LaunchBinary<T>(op_, a, *lhs_dims, b, *rhs_dims, y, stream);
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  const BinaryOp op_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// AddN: the sum of N inputs of one shape (no broadcasting, as in TensorFlow), as N - 1 Adds
+// into the output: out = in0 + in1, then out += in_k. Every launch has the same shape, so the
+// tensors are viewed as flat vectors: the same-shape kernel, and no rank limit.
+
+template <typename T>
+class AddNKernel : public OpKernel {
+ public:
+  explicit AddNKernel(const KernelConstruction& c) : OpKernel(c) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const int num_inputs = ctx->num_inputs();
+    if (num_inputs < 1) return absl::InvalidArgumentError("AddN needs at least one input");
+    const Tensor& first = ctx->input(0);
+    for (int i = 1; i < num_inputs; ++i) {
+      if (ctx->input(i).shape() != first.shape()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("input ", i, " has shape ", ctx->input(i).shape().ToString(),
+                         ", expected ", first.shape().ToString(), " (as input 0)"));
+      }
+    }
+    // Taking over input 0 is safe: the first Add reads in0[i] before writing out[i], and no
+    // other input can share its buffer (its reference count would not be one).
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, DataTypeToEnum<T>::value, first.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = first.num_elements();
+    if (n == 0) return absl::OkStatus();
+    T* y = (*out)->data<T>();
+    LaunchScope scope(ctx);
+    if (absl::Status s = scope.Activate(); !s.ok()) return s;
+    if (num_inputs == 1) {
+      if ((*out)->SharesBufferWith(first)) return absl::OkStatus();  // forwarded: nothing to do
+      return scope.device()->CopyDeviceToDevice(first.raw_data(), y, first.TotalBytes());
+    }
+    // The first launch reads input 0, the later ones the running sum in the output.
+    const GpuDims flat{n};
+    const T* sum = first.data<T>();
+    for (int i = 1; i < num_inputs; ++i) {
+      GpuStatus status = LaunchBinary<T>(BinaryOp::kAdd, sum, flat, ctx->input(i).data<T>(), flat,
+                                         y, scope.stream());
+      if (!status.ok()) return ToStatus(status);
+      sum = y;
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// BiasAdd: value viewed as [outer, channels, inner]; NHWC (and any rank-2 value) has the
+// channels last (inner = 1), NCHW in dimension 1 (inner = the product of the dimensions after
+// it).
+
+template <typename T>
+class BiasAddKernel : public OpKernel {
+ public:
+  BiasAddKernel(const KernelConstruction& c, bool nchw) : OpKernel(c), nchw_(nchw) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& value = ctx->input(0);
+    const Tensor& bias = ctx->input(1);
+    if (value.rank() < 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input 0 has shape ", value.shape().ToString(), ", expected rank >= 2"));
+    }
+    const int channel_dim = nchw_ ? 1 : value.rank() - 1;
+    const int64_t channels = value.dim(channel_dim);
+    if (bias.rank() != 1 || bias.dim(0) != channels) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input 1 has shape ", bias.shape().ToString(), ", expected [", channels,
+          "] (the size of ",
+          nchw_ ? "dimension 1 of input 0 for data_format NCHW" : "the last dimension of input 0",
+          ")"));
+    }
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, DataTypeToEnum<T>::value, value.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = value.num_elements();
+    if (n == 0) return absl::OkStatus();
+    int64_t inner = 1;
+    for (int d = channel_dim + 1; d < value.rank(); ++d) inner *= value.dim(d);
+    const int64_t outer = n / (channels * inner);  // n > 0, so channels * inner > 0
+    const T* x = value.data<T>();
+    const T* b = bias.data<T>();
+    T* y = (*out)->data<T>();
+    return Enqueue(ctx, [&](GpuStream stream) {
+      return LaunchBiasAdd<T>(x, b, y, outer, channels, inner, stream);
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  const bool nchw_;
+};
+
+KernelOr CreateBiasAdd(const KernelConstruction& c) {
+  std::string data_format;
+  // A node built without the attr gets the op's default, as the CPU kernel does.
+  if (!c.GetAttr("data_format", &data_format).ok()) data_format = "NHWC";
+  if (data_format != "NHWC" && data_format != "NCHW") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data_format is \"", data_format, "\", expected \"NHWC\" or \"NCHW\""));
+  }
+  return MakeNumeric<BiasAddKernel>(c, data_format == "NCHW");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax and LogSoftmax over the last axis (float only), in place when the input dies here.
+
+class SoftmaxKernel : public OpKernel {
+ public:
+  SoftmaxKernel(const KernelConstruction& c, bool log) : OpKernel(c), log_(log) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    if (in.rank() < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("input 0 has shape ", in.shape().ToString(), ", expected rank >= 1"));
+    }
+    absl::StatusOr<Tensor*> out = ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, in.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = in.num_elements();
+    if (n == 0) return absl::OkStatus();
+    const int64_t cols = in.dim(in.rank() - 1);
+    const int64_t rows = n / cols;  // n > 0, so cols > 0
+    const float* x = in.data<float>();
+    float* y = (*out)->data<float>();
+    return Enqueue(ctx,
+                   [&](GpuStream stream) { return LaunchSoftmax(x, y, rows, cols, log_, stream); });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  const bool log_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Cast between float, int32, int64 and bool.
+
+bool IsCastType(DataType t) { return IsLauncherType(t) || t == DT_BOOL; }
+
+// LaunchCast<From, To> over untyped pointers, so the kernel picks its instantiation once, at
+// construction, instead of switching over 16 pairs per step.
+using CastFn = GpuStatus (*)(const void* in, void* out, int64_t n, GpuStream stream);
+
+template <typename From, typename To>
+GpuStatus CastThunk(const void* in, void* out, int64_t n, GpuStream stream) {
+  return LaunchCast<From, To>(static_cast<const From*>(in), static_cast<To*>(out), n, stream);
+}
+
+template <typename From>
+CastFn CastFrom(DataType dst) {
+  switch (dst) {
+    case DT_FLOAT:
+      return &CastThunk<From, float>;
+    case DT_INT32:
+      return &CastThunk<From, int32_t>;
+    case DT_INT64:
+      return &CastThunk<From, int64_t>;
+    case DT_BOOL:
+      return &CastThunk<From, bool>;
+    default:
+      return nullptr;
+  }
+}
+
+CastFn PickCast(DataType src, DataType dst) {
+  switch (src) {
+    case DT_FLOAT:
+      return CastFrom<float>(dst);
+    case DT_INT32:
+      return CastFrom<int32_t>(dst);
+    case DT_INT64:
+      return CastFrom<int64_t>(dst);
+    case DT_BOOL:
+      return CastFrom<bool>(dst);
+    default:
+      return nullptr;
+  }
+}
+
+class CastKernel : public OpKernel {
+ public:
+  static KernelOr Create(const KernelConstruction& c) {
+    DataType src, dst;
+    if (absl::Status s = c.GetAttr("SrcT", &src); !s.ok()) return s;
+    if (absl::Status s = c.GetAttr("DstT", &dst); !s.ok()) return s;
+    CastFn fn = src == dst ? nullptr : PickCast(src, dst);
+    if (src != dst && fn == nullptr) {
+      return absl::InternalError(absl::StrCat("no GPU kernel to cast ", DataTypeString(src), " to ",
+                                              DataTypeString(dst), " (float, int32, int64, bool)"));
+    }
+    return std::unique_ptr<OpKernel>(new CastKernel(c, dst, fn));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    if (fn_ == nullptr) {  // SrcT == DstT: the input is the result
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, dst_, in.shape());
+    if (!out.ok()) return out.status();
+    const int64_t n = in.num_elements();
+    if (n == 0) return absl::OkStatus();
+    const void* x = in.raw_data();
+    void* y = (*out)->raw_data();
+    return Enqueue(ctx, [&](GpuStream stream) { return fn_(x, y, n, stream); });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  CastKernel(const KernelConstruction& c, DataType dst, CastFn fn)
+      : OpKernel(c), dst_(dst), fn_(fn) {}
+  const DataType dst_;
+  const CastFn fn_;  // null for a same-type Cast
+};
+
+// The registry row can check one type attr (SrcT); this turns down a node whose DstT has no
+// launcher, so placement can put it on the CPU instead of failing at construction.
+absl::Status CastDstSupported(const Node& node) {
+  DataType dst;
+  if (absl::Status s = node.GetAttr("DstT", &dst); !s.ok()) return s;
+  if (IsCastType(dst)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "DstT is ", DataTypeString(dst), "; the GPU Cast writes float, int32, int64 or bool"));
+}
+
+}  // namespace
+
+void RegisterGpuElementwiseKernels(KernelRegistry& registry) {
+  const std::vector<DataType> numeric = {DT_FLOAT, DT_INT32, DT_INT64};
+  const std::vector<DataType> float_only = {DT_FLOAT};
+
+  // `ints`: the ops elementwise.h marks (int); the launcher rejects the others for integers.
+  struct UnaryRow {
+    const char* op;
+    UnaryOp fn;
+    bool ints;
+  };
+  const UnaryRow unary_rows[] = {
+      {"Neg", UnaryOp::kNeg, true},      {"Abs", UnaryOp::kAbs, true},
+      {"Exp", UnaryOp::kExp, false},     {"Log", UnaryOp::kLog, false},
+      {"Log1p", UnaryOp::kLog1p, false}, {"Sqrt", UnaryOp::kSqrt, false},
+      {"Rsqrt", UnaryOp::kRsqrt, false}, {"Square", UnaryOp::kSquare, true},
+      {"Tanh", UnaryOp::kTanh, false},   {"Sigmoid", UnaryOp::kSigmoid, false},
+      {"Relu", UnaryOp::kRelu, true},    {"Relu6", UnaryOp::kRelu6, true},
+      {"Elu", UnaryOp::kElu, false},     {"Softplus", UnaryOp::kSoftplus, false},
+      {"Sign", UnaryOp::kSign, true},    {"Floor", UnaryOp::kFloor, true},
+      {"Ceil", UnaryOp::kCeil, true},    {"Round", UnaryOp::kRound, true},
+      {"Erf", UnaryOp::kErf, false},     {"Reciprocal", UnaryOp::kReciprocal, false},
+  };
+  for (const UnaryRow& row : unary_rows) {
+    registry.Register({row.op, kDeviceGpu, "T", row.ints ? numeric : float_only,
+                       NumericFactory<UnaryKernel>(row.fn)});
+  }
+
+  // Div is RealDiv for float and truncating division for integers (kDiv does both).
+  struct BinaryRow {
+    const char* op;
+    BinaryOp fn;
+    bool ints;
+  };
+  const BinaryRow binary_rows[] = {
+      {"Add", BinaryOp::kAdd, true},
+      {"AddV2", BinaryOp::kAdd, true},
+      {"Sub", BinaryOp::kSub, true},
+      {"Mul", BinaryOp::kMul, true},
+      {"RealDiv", BinaryOp::kDiv, false},
+      {"Div", BinaryOp::kDiv, true},
+      {"Maximum", BinaryOp::kMaximum, true},
+      {"Minimum", BinaryOp::kMinimum, true},
+      {"Pow", BinaryOp::kPow, true},
+      {"SquaredDifference", BinaryOp::kSquaredDifference, true},
+      {"FloorDiv", BinaryOp::kFloorDiv, true},
+      {"FloorMod", BinaryOp::kFloorMod, true},
+  };
+  for (const BinaryRow& row : binary_rows) {
+    registry.Register({row.op, kDeviceGpu, "T", row.ints ? numeric : float_only,
+                       NumericFactory<BinaryKernel>(row.fn)});
+  }
+
+  registry.Register({"AddN", kDeviceGpu, "T", numeric, NumericFactory<AddNKernel>()});
+  registry.Register({"BiasAdd", kDeviceGpu, "T", numeric, CreateBiasAdd});
+
+  for (bool log : {false, true}) {
+    registry.Register({log ? "LogSoftmax" : "Softmax", kDeviceGpu, "T", float_only,
+                       [log](const KernelConstruction& c) -> KernelOr {
+                         return std::unique_ptr<OpKernel>(new SoftmaxKernel(c, log));
+                       }});
+  }
+
+  KernelDef cast{
+      "Cast", kDeviceGpu, "SrcT", {DT_FLOAT, DT_INT32, DT_INT64, DT_BOOL}, CastKernel::Create};
+  cast.constraint = CastDstSupported;
+  registry.Register(std::move(cast));
+}
+
+}  // namespace gpu
+}  // namespace weir
