@@ -34,7 +34,7 @@ constexpr char kUsage[] =
     "  weir run GRAPH --feed NAME=FILE.npy ... --fetch NAME[:i] ... [--target NODE ...]\n"
     "                 [--out DIR] [--threads N] [--trace FILE.json] [--init NODE ...]\n"
     "                 [--checkpoint FILE] [--opt-level N] [--log-placement]\n"
-    "                 [--no-soft-placement]\n"
+    "                 [--no-soft-placement] [--cpu-devices N] [--gpus N]\n"
     "      Runs a GraphDef (.pb or .pbtxt) and prints each fetched tensor; with --out DIR\n"
     "      also writes DIR/<fetch>.npy; with --trace a Chrome trace of every kernel.\n"
     "      --init runs a node once first (a variable initializer such as 'init');\n"
@@ -45,7 +45,9 @@ constexpr char kUsage[] =
     "      --threads N sets both thread counts (0 = one per core); --inter-op-threads N and\n"
     "      --intra-op-threads N set one of them (run and bench);\n"
     "      --cpu-devices N gives the session CPU devices /device:CPU:0..N-1 (default 1): nodes\n"
-    "      requesting /device:CPU:1 run there, with copies between devices (run and bench).\n"
+    "      requesting /device:CPU:1 run there, with copies between devices (run and bench);\n"
+    "      --gpus N uses at most N GPUs (0 = CPU only; default: the GPU CUDA finds, if any):\n"
+    "      nodes with a GPU kernel run on /device:GPU:0 (run and bench).\n"
     "  weir bench GRAPH --feed NAME=FILE.npy ... --fetch NAME[:i] ... [--runs N] [--warmup N]\n"
     "                   [--threads N] [--slowest N] [--init NODE ...] [--checkpoint FILE]\n"
     "                   [--opt-level N]\n"
@@ -129,6 +131,7 @@ struct RunFlags {
   int slowest = 0;  // bench: how many of the slowest nodes to list
   int opt_level = 2;  // SessionOptions::opt_level
   int cpu_devices = 1;  // SessionOptions::num_cpu_devices
+  int gpus = -1;  // SessionOptions::num_gpu_devices
 };
 
 // Returns an empty string on success, else the usage error.
@@ -186,6 +189,9 @@ std::string ParseRunFlags(const std::vector<std::string>& args, bool bench, RunF
     } else if (TakeFlag(args, &i, "--cpu-devices", &value, &error)) {
       if (!error.empty()) return error;
       if (std::string e = count("--cpu-devices", &flags->cpu_devices, 1); !e.empty()) return e;
+    } else if (TakeFlag(args, &i, "--gpus", &value, &error)) {
+      if (!error.empty()) return error;
+      if (std::string e = count("--gpus", &flags->gpus, 0); !e.empty()) return e;
     } else if (TakeFlag(args, &i, "--opt-level", &value, &error)) {
       if (!error.empty()) return error;
       if (!absl::SimpleAtoi(value, &flags->opt_level) || flags->opt_level < 0 ||
@@ -228,6 +234,7 @@ absl::Status Prepare(const RunFlags& flags, std::unique_ptr<Session>* session,
   options.opt_level = flags.opt_level;
   options.allow_soft_placement = flags.soft_placement;
   options.num_cpu_devices = flags.cpu_devices;
+  options.num_gpu_devices = flags.gpus;
   if (flags.log_placement) {
     options.placement_log = [&log](const std::string& line) { log << line << "\n"; };
   }

@@ -321,3 +321,30 @@ TEST_CASE("--cpu-devices N runs nodes pinned to /device:CPU:1 there; run and ben
 
 }  // namespace
 }  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST_CASE("--gpus 0 keeps every node on the CPU; a GPU request then fails without soft placement") {
+  std::string graph = WriteFile("gpu_request.pbtxt", R"pb(
+    node { name: "x" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 2 } }
+                                                float_val: 1 float_val: 2 } } } }
+    node { name: "a" op: "Square" input: "x" device: "/device:GPU:0"
+           attr { key: "T" value { type: DT_FLOAT } } }
+  )pb");
+  CliResult run = Cli({"run", graph, "--fetch", "a", "--gpus", "0", "--log-placement",
+                       "--opt-level", "0"});
+  REQUIRE(run.rc == 0);
+  CHECK_THAT(run.out, Contains("a: (Square): /device:CPU:0") && Contains("[1, 4]"));
+  CliResult strict = Cli({"run", graph, "--fetch", "a", "--gpus", "0", "--no-soft-placement",
+                          "--opt-level", "0"});
+  CHECK(strict.rc != 0);
+  CHECK_THAT(strict.err, Contains("node 'a' (Square) requests device '/device:GPU:0'"));
+  CliResult bad = Cli({"run", graph, "--fetch", "a", "--gpus", "-1"});
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Contains("--gpus '-1' should be an integer >= 0"));
+}
+
+}  // namespace
+}  // namespace weir
