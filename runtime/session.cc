@@ -13,6 +13,7 @@
 #include "graph/convert.h"
 #include "graph/shape_inference.h"
 #include "kernels/registry.h"
+#include "runtime/gpu_graph_runner.h"
 #include "runtime/rendezvous.h"
 
 namespace weir {
@@ -33,6 +34,8 @@ struct ExecutablePlan {
   struct Partition {
     std::string device;
     std::unique_ptr<Executor> executor;
+    // The GPU partition, when CUDA-graph replay applies to it: runs it instead of `executor`.
+    std::unique_ptr<GpuGraphRunner> gpu_runner;
   };
   std::vector<Partition> partitions;
   // Set when a partition (or the single executor) runs on the GPU: the step ends by waiting
@@ -109,7 +112,9 @@ absl::Status RunPartitions(const ExecutablePlan& plan, const Executor::StepArgs&
     absl::Mutex mu;
     int running ABSL_GUARDED_BY(mu) = 0;
     void RunPartition(int p) {
-      absl::Status s = plan.partitions[p].executor->Run(args[p]);
+      const ExecutablePlan::Partition& part = plan.partitions[p];
+      absl::Status s = part.gpu_runner != nullptr ? part.gpu_runner->Run(args[p])
+                                                  : part.executor->Run(args[p]);
       if (!s.ok()) rendezvous.StartAbort(s);
     }
   } step{plan, args, rendezvous};
@@ -358,7 +363,18 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
       absl::StatusOr<std::unique_ptr<Executor>> executor =
           Executor::Create(std::move(part.graph), device, DefaultKernelRegistry());
       if (!executor.ok()) return executor.status();
-      plan->partitions.push_back({part.device, *std::move(executor)});
+      plan->partitions.push_back({part.device, *std::move(executor), nullptr});
+    }
+    if (plan->gpu != nullptr && options_.gpu_graph_capture) {
+      std::vector<const Graph*> cpu_graphs;
+      for (const auto& part : plan->partitions) {
+        if (part.device != gpu_->name()) cpu_graphs.push_back(&part.executor->graph());
+      }
+      for (auto& part : plan->partitions) {
+        if (part.device == gpu_->name()) {
+          part.gpu_runner = GpuGraphRunner::Create(part.executor.get(), gpu_.get(), cpu_graphs);
+        }
+      }
     }
     return std::shared_ptr<const ExecutablePlan>(std::move(plan));
   }
@@ -540,6 +556,17 @@ absl::Status Session::Run(const RunOptions& run_options,
     args.deadline = absl::Now() + absl::Milliseconds(run_options.timeout_in_ms);
   }
   const bool tracing = run_options.trace_level > RunOptions::kNoTrace && metadata != nullptr;
+  // A GPU step counts itself, so that a CUDA-graph capture runs only while no other step uses
+  // the device (and steps that start meanwhile wait for it).
+  struct GpuStep {
+    GpuDevice* gpu;
+    explicit GpuStep(GpuDevice* g) : gpu(g) {
+      if (gpu != nullptr) gpu->BeginStep();
+    }
+    ~GpuStep() {
+      if (gpu != nullptr) gpu->EndStep();
+    }
+  } gpu_step(plan->gpu);
   absl::Status step;
   if (!plan->partitions.empty()) {
     step = RunPartitions(*plan, args, tracing ? metadata : nullptr);

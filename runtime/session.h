@@ -69,6 +69,10 @@ struct SessionOptions {
   int num_gpu_devices = -1;
   // The GPU's memory limit, TF32 and cuBLAS workspace (runtime/gpu/gpu_device.h).
   GpuOptions gpu_options;
+  // Replay a plan's GPU partition as a CUDA graph once its input shapes repeat (captured on
+  // the second step of a shape signature, checked against the normal run, then one launch
+  // per step; runtime/gpu_graph_runner.h). Off: every step launches kernel by kernel.
+  bool gpu_graph_capture = true;
   // When set, receives one line per node of every plan compiled, TensorFlow's
   // log_device_placement format: "name: (Op): /device:CPU:0".
   std::function<void(const std::string& line)> placement_log;

@@ -225,6 +225,14 @@ GpuStatus GpuBlas::Gemm(const GemmParams& p, const float* a, const float* b, flo
   auto handle = static_cast<cublasHandle_t>(blas_handle_);
   st = BlasStatus(cublasSetStream(handle, static_cast<cudaStream_t>(stream)), "cublasSetStream");
   if (!st.ok()) return st;
+  if (lt_workspace_bytes_ > 0) {
+    // cublasSetStream puts the handle back on cuBLAS's own workspace pool; the shared one keeps
+    // cuBLAS from allocating inside a CUDA-graph capture. cuBLAS and cuBLASLt calls through
+    // this object are ordered on one stream, so they never use it at the same time.
+    st = BlasStatus(cublasSetWorkspace(handle, lt_workspace_, lt_workspace_bytes_),
+                    "cublasSetWorkspace");
+    if (!st.ok()) return st;
+  }
   st = BlasStatus(cublasSetMathMode(handle, p.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
                                                          : CUBLAS_DEFAULT_MATH),
                   "cublasSetMathMode");

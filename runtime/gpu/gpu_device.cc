@@ -49,6 +49,67 @@ absl::Status CheckCopyArgs(const char* what, const void* src, const void* dst, s
 
 }  // namespace
 
+// The device BFC as an Allocator. While the device captures a CUDA graph, freed blocks are held
+// instead of returned: the captured work will write them again at every replay, so nothing else
+// may get them until the graph goes (GpuGraph's destructor returns them).
+class GpuDevice::DeviceAllocator : public Allocator {
+ public:
+  DeviceAllocator(BfcAllocator* bfc, const std::atomic<bool>* capturing)
+      : bfc_(bfc), capturing_(capturing) {}
+  std::string Name() const override { return bfc_->name(); }
+  void* Allocate(size_t bytes) override { return bfc_->AllocateRaw(bytes); }
+  void Deallocate(void* ptr, size_t bytes) override {
+    if (ptr != nullptr && capturing_->load(std::memory_order_acquire)) {
+      absl::MutexLock lock(&mu_);
+      held_.push_back(ptr);
+      held_bytes_ += bytes;
+      return;
+    }
+    bfc_->DeallocateRaw(ptr);
+  }
+  // The blocks held since the last call.
+  std::vector<void*> TakeHeld(size_t* bytes) {
+    absl::MutexLock lock(&mu_);
+    *bytes = held_bytes_;
+    held_bytes_ = 0;
+    return std::exchange(held_, {});
+  }
+  BfcAllocator* bfc() const { return bfc_; }
+
+ private:
+  BfcAllocator* bfc_;
+  const std::atomic<bool>* capturing_;
+  absl::Mutex mu_;
+  std::vector<void*> held_ ABSL_GUARDED_BY(mu_);
+  size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+Allocator* GpuDevice::allocator() { return device_allocator_.get(); }
+
+void GpuDevice::BeginStep() {
+  absl::MutexLock lock(&step_mu_);
+  step_mu_.Await(absl::Condition(
+      +[](bool* exclusive) { return !*exclusive; }, &exclusive_));
+  ++active_steps_;
+}
+
+void GpuDevice::EndStep() {
+  absl::MutexLock lock(&step_mu_);
+  --active_steps_;
+}
+
+bool GpuDevice::TryBeginExclusive() {
+  absl::MutexLock lock(&step_mu_);
+  if (exclusive_ || active_steps_ != 1) return false;
+  exclusive_ = true;
+  return true;
+}
+
+void GpuDevice::EndExclusive() {
+  absl::MutexLock lock(&step_mu_);
+  exclusive_ = false;
+}
+
 #ifdef WEIR_HAVE_CUDA
 
 namespace {
@@ -253,7 +314,7 @@ absl::Status GpuDevice::Init() {
   host_options.initial_region_bytes = std::min<size_t>(options_.initial_region_bytes, 16 << 20);
   host_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaPinnedHostSubAllocator>(),
                                              host_options, "gpu_host_bfc");
-  device_allocator_ = std::make_unique<BfcAllocatorAdapter>(device_bfc_.get());
+  device_allocator_ = std::make_unique<DeviceAllocator>(device_bfc_.get(), &capturing_);
   host_allocator_ = std::make_unique<BfcAllocatorAdapter>(host_bfc_.get());
 
   // Non-blocking: no implicit synchronization with the legacy default stream, which other
@@ -431,6 +492,66 @@ absl::Status GpuDevice::SynchronizeStream(Stream which) {
                     absl::StrCat(name(), ": cudaStreamSynchronize"));
 }
 
+absl::Status GpuDevice::BeginCapture() {
+  if (absl::Status s = Activate(); !s.ok()) return s;
+  absl::MutexLock lock(&launch_mu_);
+  // Relaxed: kernels of the captured step enqueue from whichever thread runs them (a _Recv
+  // completes on its sender's thread).
+  if (absl::Status s = CudaStatus(
+          cudaStreamBeginCapture(compute_stream_, cudaStreamCaptureModeRelaxed),
+          absl::StrCat(name(), ": cudaStreamBeginCapture"));
+      !s.ok()) {
+    return s;
+  }
+  capturing_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<GpuGraph>> GpuDevice::EndCapture() {
+  cudaGraph_t graph = nullptr;
+  absl::Status ended;
+  {
+    absl::MutexLock lock(&launch_mu_);
+    if (absl::Status s = Activate(); !s.ok()) ended = s;
+    ended.Update(CudaStatus(cudaStreamEndCapture(compute_stream_, &graph),
+                            absl::StrCat(name(), ": cudaStreamEndCapture")));
+    capturing_.store(false, std::memory_order_release);
+  }
+  size_t held_bytes = 0;
+  std::vector<void*> held = device_allocator_->TakeHeld(&held_bytes);
+  cudaGraphExec_t exec = nullptr;
+  if (ended.ok() && graph != nullptr) {
+    ended = CudaStatus(cudaGraphInstantiate(&exec, graph, 0),
+                       absl::StrCat(name(), ": cudaGraphInstantiate"));
+  } else if (ended.ok()) {
+    ended = absl::InternalError(absl::StrCat(name(), ": the capture produced no graph"));
+  }
+  if (graph != nullptr) (void)cudaGraphDestroy(graph);
+  if (!ended.ok()) {
+    // Nothing captured ever ran; the memory can go back at once.
+    (void)cudaGetLastError();
+    for (void* p : held) device_bfc_->DeallocateRaw(p);
+    return ended;
+  }
+  return std::unique_ptr<GpuGraph>(new GpuGraph(this, exec, std::move(held), held_bytes));
+}
+
+absl::Status GpuGraph::Launch() {
+  if (absl::Status s = device_->Activate(); !s.ok()) return s;
+  absl::MutexLock lock(&device_->launch_mutex());
+  return CudaStatus(cudaGraphLaunch(exec_, device_->compute_stream()),
+                    absl::StrCat(device_->name(), ": cudaGraphLaunch"));
+}
+
+GpuGraph::~GpuGraph() {
+  // A replay may still run: the held memory goes back only after the stream is idle.
+  if (absl::Status s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) {
+    ABSL_RAW_LOG(ERROR, "%s", std::string(s.message()).c_str());
+  }
+  if (exec_ != nullptr) (void)cudaGraphExecDestroy(exec_);
+  for (void* p : held_) device_->device_bfc()->DeallocateRaw(p);
+}
+
 #else  // !WEIR_HAVE_CUDA: no GPU code in this build.
 
 int GpuDeviceCount() { return 0; }
@@ -483,6 +604,10 @@ absl::Status GpuDevice::EnqueueHostCallback(Stream, absl::AnyInvocable<void() &&
 }
 absl::Status GpuDevice::Synchronize() { return NoCuda(); }
 absl::Status GpuDevice::SynchronizeStream(Stream) { return NoCuda(); }
+absl::Status GpuDevice::BeginCapture() { return NoCuda(); }
+absl::StatusOr<std::unique_ptr<GpuGraph>> GpuDevice::EndCapture() { return NoCuda(); }
+absl::Status GpuGraph::Launch() { return NoCuda(); }
+GpuGraph::~GpuGraph() = default;
 
 #endif  // WEIR_HAVE_CUDA
 

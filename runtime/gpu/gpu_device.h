@@ -27,8 +27,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -44,6 +46,7 @@
 // cudaEvent_t is CUevent_st*, cublasHandle_t is cublasContext*.
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraphExec_st;
 struct cublasContext;
 
 namespace weir {
@@ -96,6 +99,31 @@ class GpuEvent {
   CUevent_st* event_ = nullptr;
 };
 
+class GpuDevice;
+
+// An instantiated CUDA graph captured from the device's compute stream (GpuDevice::EndCapture),
+// with the device memory the captured work uses: blocks freed while capturing are held here
+// and go back to the allocator only when the graph is destroyed, so a replay never writes
+// memory that something else was given in the meantime.
+class GpuGraph {
+ public:
+  ~GpuGraph();
+  GpuGraph(const GpuGraph&) = delete;
+  GpuGraph& operator=(const GpuGraph&) = delete;
+  // Enqueues one replay on the compute stream (asynchronous, like a kernel launch).
+  absl::Status Launch();
+  size_t held_bytes() const { return held_bytes_; }
+
+ private:
+  friend class GpuDevice;
+  GpuGraph(GpuDevice* device, CUgraphExec_st* exec, std::vector<void*> held, size_t held_bytes)
+      : device_(device), exec_(exec), held_(std::move(held)), held_bytes_(held_bytes) {}
+  GpuDevice* device_;
+  CUgraphExec_st* exec_;
+  std::vector<void*> held_;
+  size_t held_bytes_;
+};
+
 class GpuDevice : public Device {
  public:
   enum class Stream { kCompute, kHostToDevice, kDeviceToHost };
@@ -111,7 +139,7 @@ class GpuDevice : public Device {
   ~GpuDevice() override;
 
   // Device memory: pointers must never be dereferenced on the host.
-  Allocator* allocator() override { return device_allocator_.get(); }
+  Allocator* allocator() override;
   // Pinned (page-locked) host memory for feeds and fetches; ordinary host memory for the CPU.
   Allocator* host_allocator() { return host_allocator_.get(); }
   // GPU kernels are enqueued, not run by host threads.
@@ -173,6 +201,23 @@ class GpuDevice : public Device {
   // it itself, kernels launching on their own should call it first.
   absl::Status Activate() const;
 
+  // ---- CUDA-graph capture (used by runtime/gpu_graph_runner.h) ----
+  // Every session step that runs GPU work holds a step (BeginStep .. EndStep). A capture needs
+  // the compute stream to itself: TryBeginExclusive succeeds only when the calling step is the
+  // only one, and steps that begin while it holds exclusivity wait until EndExclusive.
+  void BeginStep();
+  void EndStep();
+  bool TryBeginExclusive();
+  void EndExclusive();
+  // Starts capturing the compute stream (call with exclusivity): kernels and copies enqueued
+  // from now on are recorded, not run, and device memory freed is held rather than reused.
+  // GPU kernels that would wait for the stream must not (capturing() tells them).
+  absl::Status BeginCapture();
+  // Ends the capture and instantiates the graph, which owns the memory held meanwhile. On any
+  // error (a kernel did something capture forbids) the memory goes back and the error says why.
+  absl::StatusOr<std::unique_ptr<GpuGraph>> EndCapture();
+  bool capturing() const { return capturing_.load(std::memory_order_acquire); }
+
  private:
   GpuDevice(int ordinal, const GpuOptions& options);
   absl::Status Init();
@@ -183,7 +228,8 @@ class GpuDevice : public Device {
   std::string description_;
   std::unique_ptr<BfcAllocator> device_bfc_;
   std::unique_ptr<BfcAllocator> host_bfc_;
-  std::unique_ptr<BfcAllocatorAdapter> device_allocator_;
+  class DeviceAllocator;  // the device BFC, holding frees while capturing (gpu_device.cc)
+  std::unique_ptr<DeviceAllocator> device_allocator_;
   std::unique_ptr<BfcAllocatorAdapter> host_allocator_;
   CUstream_st* compute_stream_ = nullptr;
   CUstream_st* h2d_stream_ = nullptr;
@@ -197,6 +243,10 @@ class GpuDevice : public Device {
   cublasContext* cublas_ = nullptr;
   void* cublas_workspace_ = nullptr;
   absl::Mutex launch_mu_;
+  std::atomic<bool> capturing_{false};
+  absl::Mutex step_mu_;
+  int active_steps_ ABSL_GUARDED_BY(step_mu_) = 0;
+  bool exclusive_ ABSL_GUARDED_BY(step_mu_) = false;
   using SharedState = std::unique_ptr<void, void (*)(void*)>;
   absl::Mutex shared_mu_;
   absl::flat_hash_map<std::string, SharedState> shared_ ABSL_GUARDED_BY(shared_mu_);

@@ -138,11 +138,28 @@ class SendKernel : public OpKernel {
     Rendezvous* rendezvous = StepRendezvous(ctx);
     if (rendezvous == nullptr) return NoRendezvous();
     const Tensor& in = ctx->input(0);
+    GpuDevice* device = GpuDeviceOf(ctx);
+    const size_t bytes = in.TotalBytes();
+    if (device->capturing()) {
+      // Recording a CUDA graph (runtime/gpu_graph_runner.h): the copy goes into pinned memory
+      // the graph keeps, and the runner reads it after each replay. No wait: capture forbids it.
+      Tensor pinned(device->host_allocator(), in.dtype(), in.shape());
+      if (pinned.raw_data() == nullptr && bytes > 0) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("out of pinned host memory allocating ", bytes, " bytes"));
+      }
+      {
+        absl::MutexLock lock(&device->launch_mutex());
+        if (auto s = device->CopyDeviceToHost(in.raw_data(), pinned.raw_data(), bytes);
+            !s.ok()) {
+          return s;
+        }
+      }
+      return rendezvous->Send(key_, std::move(pinned));
+    }
     // Host memory from the CPU allocator, not pinned staging: the fetched tensor may outlive
     // the session and its GPU device.
     Tensor host(in.dtype(), in.shape());
-    GpuDevice* device = GpuDeviceOf(ctx);
-    const size_t bytes = in.TotalBytes();
     {
       absl::MutexLock lock(&device->launch_mutex());
       if (auto s = device->CopyDeviceToHost(in.raw_data(), host.raw_data(), bytes); !s.ok()) {

@@ -1,0 +1,320 @@
+// gpu_graph_runner.cc - Capture and replay of a GPU partition as a CUDA graph.
+#include "runtime/gpu_graph_runner.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/rendezvous.h"
+
+namespace weir {
+namespace {
+
+absl::StatusOr<std::string> TransferKey(const Node& node) {
+  std::string send_device, recv_device, tensor_name;
+  int64_t incarnation = 0;
+  for (auto s : {node.GetAttr("send_device", &send_device),
+                 node.GetAttr("recv_device", &recv_device),
+                 node.GetAttr("tensor_name", &tensor_name),
+                 node.GetAttr("send_device_incarnation", &incarnation)}) {
+    if (!s.ok()) return s;
+  }
+  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
+}
+
+// Whether `node` (a CPU partition's _Send to the GPU) depends on a value the partition received
+// from another device: then the GPU partition's inputs may depend on its own outputs.
+bool DependsOnReceive(const Node* node) {
+  std::vector<const Node*> stack = {node};
+  absl::flat_hash_set<const Node*> seen = {node};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (n->op() == "_Recv") return true;
+    for (const Edge* e : n->in_edges()) {
+      if (seen.insert(e->src).second) stack.push_back(e->src);
+    }
+  }
+  return false;
+}
+
+std::string Signature(const std::vector<Tensor>& inputs) {
+  std::string s;
+  for (const Tensor& t : inputs) absl::StrAppend(&s, t.shape().ToString(), ";");
+  return s;
+}
+
+// Ends exclusive use of the device when a capture attempt leaves, however it leaves.
+struct ExclusiveScope {
+  GpuDevice* device;
+  ~ExclusiveScope() { device->EndExclusive(); }
+};
+
+}  // namespace
+
+struct GpuGraphRunner::Entry {
+  absl::Mutex mu;                     // one replay at a time: the staging buffers are shared
+  std::unique_ptr<GpuGraph> graph;
+  std::vector<Tensor> input_staging;  // pinned; the graph copies them to the device
+  std::vector<Tensor> output_staging;  // pinned; the graph copies the results into them
+};
+
+std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
+    const Executor* executor, GpuDevice* device, const std::vector<const Graph*>& cpu_partitions) {
+  std::vector<Transfer> inputs, outputs;
+  for (const Node* node : executor->graph().nodes()) {
+    const bool recv = node->op() == "_Recv";
+    if (!recv && node->op() != "_Send") continue;
+    absl::StatusOr<std::string> key = TransferKey(*node);
+    if (!key.ok()) return nullptr;
+    Transfer t;
+    t.key = *std::move(key);
+    if (!node->GetAttr(recv ? "tensor_type" : "T", &t.dtype).ok()) return nullptr;
+    // Strings never live on the GPU; anything without a fixed size cannot be staged.
+    if (t.dtype == DT_STRING || DataTypeSize(t.dtype) == 0) return nullptr;
+    (recv ? inputs : outputs).push_back(std::move(t));
+  }
+  for (const Graph* graph : cpu_partitions) {
+    for (const Node* node : graph->nodes()) {
+      if (node->op() != "_Send") continue;
+      std::string recv_device;
+      if (!node->GetAttr("recv_device", &recv_device).ok()) return nullptr;
+      if (recv_device == device->name() && DependsOnReceive(node)) return nullptr;
+    }
+  }
+  return std::unique_ptr<GpuGraphRunner>(
+      new GpuGraphRunner(executor, device, std::move(inputs), std::move(outputs)));
+}
+
+GpuGraphRunner::~GpuGraphRunner() = default;
+
+int GpuGraphRunner::num_graphs() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(graphs_.size());
+}
+
+absl::Status GpuGraphRunner::ReceiveInputs(Rendezvous* rendezvous, ThreadPool* pool,
+                                           std::vector<Tensor>* inputs) const {
+  // Shared with the callbacks: the last one may still be leaving the mutex when this returns.
+  struct Pending {
+    absl::Mutex mu;
+    int left ABSL_GUARDED_BY(mu) = 0;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  auto pending_ref = std::make_shared<Pending>();
+  Pending& pending = *pending_ref;
+  inputs->assign(inputs_.size(), Tensor());
+  {
+    absl::MutexLock lock(&pending.mu);
+    pending.left = static_cast<int>(inputs_.size());
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    rendezvous->RecvAsync(inputs_[i].key, [pending_ref, inputs, i](const absl::Status& status,
+                                                                   const Tensor& value) {
+      absl::MutexLock lock(&pending_ref->mu);
+      if (status.ok()) {
+        (*inputs)[i] = value;
+      } else {
+        pending_ref->status.Update(status);
+      }
+      --pending_ref->left;
+    });
+  }
+  // The senders may be queued in the inter-op pool: help it while waiting, as the session's
+  // calling thread does, so a pool whose threads all wait here still makes progress.
+  for (;;) {
+    {
+      absl::MutexLock lock(&pending.mu);
+      if (pending.left == 0) return pending.status;
+    }
+    if (pool != nullptr && pool->TryRunOne()) continue;
+    absl::MutexLock lock(&pending.mu);
+    pending.mu.AwaitWithTimeout(
+        absl::Condition(+[](int* left) { return *left == 0; }, &pending.left),
+        absl::Microseconds(200));
+  }
+}
+
+absl::Status GpuGraphRunner::RunExecutor(const Executor::StepArgs& args,
+                                         const std::vector<Tensor>& inputs,
+                                         std::vector<Tensor>* outputs) const {
+  Rendezvous local;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (auto s = local.Send(inputs_[i].key, inputs[i]); !s.ok()) return s;
+  }
+  CallFrame frame;
+  frame.rendezvous = &local;
+  Executor::StepArgs local_args = args;
+  local_args.frame = &frame;
+  absl::Status status = executor_->Run(local_args);
+  outputs->assign(outputs_.size(), Tensor());
+  if (status.ok()) {
+    for (size_t j = 0; j < outputs_.size(); ++j) {
+      local.RecvAsync(outputs_[j].key, [&status, outputs, j](const absl::Status& s,
+                                                            const Tensor& value) {
+        if (s.ok()) {
+          (*outputs)[j] = value;
+        } else {
+          status.Update(s);
+        }
+      });
+    }
+  }
+  // Fails any receive left waiting (an output the partition did not send), which must not
+  // outlive the rendezvous; a value that never came surfaces as the error here.
+  local.StartAbort(absl::InternalError("the GPU partition did not send every output"));
+  return status;
+}
+
+absl::StatusOr<std::unique_ptr<GpuGraphRunner::Entry>> GpuGraphRunner::Capture(
+    const Executor::StepArgs& args, const std::vector<Tensor>& inputs) {
+  auto entry = std::make_unique<Entry>();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor staging(device_->host_allocator(), inputs[i].dtype(), inputs[i].shape());
+    if (staging.raw_data() == nullptr && inputs[i].TotalBytes() > 0) {
+      return absl::ResourceExhaustedError("out of pinned host memory for a CUDA-graph input");
+    }
+    if (inputs[i].TotalBytes() > 0) {
+      std::memcpy(staging.raw_data(), inputs[i].raw_data(), inputs[i].TotalBytes());
+    }
+    entry->input_staging.push_back(std::move(staging));
+  }
+  if (!device_->TryBeginExclusive()) {
+    return absl::AbortedError("another step is using the GPU");
+  }
+  ExclusiveScope exclusive{device_};
+  // Whatever earlier steps enqueued runs before the capture starts.
+  if (auto s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) return s;
+  if (auto s = device_->BeginCapture(); !s.ok()) return s;
+  Rendezvous local;
+  absl::Status run;
+  for (size_t i = 0; i < inputs_.size() && run.ok(); ++i) {
+    run = local.Send(inputs_[i].key, entry->input_staging[i]);
+  }
+  CallFrame frame;
+  frame.rendezvous = &local;
+  Executor::StepArgs local_args = args;
+  local_args.frame = &frame;
+  local_args.stats = nullptr;
+  if (run.ok()) run = executor_->Run(local_args);
+  absl::StatusOr<std::unique_ptr<GpuGraph>> graph = device_->EndCapture();
+  if (run.ok()) {
+    entry->output_staging.assign(outputs_.size(), Tensor());
+    for (size_t j = 0; j < outputs_.size(); ++j) {
+      local.RecvAsync(outputs_[j].key, [&run, &entry, j](const absl::Status& s,
+                                                        const Tensor& value) {
+        if (s.ok()) {
+          entry->output_staging[j] = value;
+        } else {
+          run.Update(s);
+        }
+      });
+    }
+  }
+  local.StartAbort(absl::InternalError("the GPU partition did not send every output"));
+  if (!run.ok()) return run;
+  if (!graph.ok()) return graph.status();
+  entry->graph = *std::move(graph);
+  return entry;
+}
+
+absl::Status GpuGraphRunner::Replay(Entry& entry, const std::vector<Tensor>& inputs,
+                                    std::vector<Tensor>* outputs) const {
+  absl::MutexLock lock(&entry.mu);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& staging = entry.input_staging[i];
+    if (inputs[i].dtype() != staging.dtype() || inputs[i].shape() != staging.shape()) {
+      return absl::InternalError(absl::StrCat("CUDA-graph input ", i, " is ",
+                                              inputs[i].shape().ToString(), ", captured with ",
+                                              staging.shape().ToString()));
+    }
+    if (staging.TotalBytes() > 0) {
+      std::memcpy(staging.raw_data(), inputs[i].raw_data(), staging.TotalBytes());
+    }
+  }
+  if (auto s = entry.graph->Launch(); !s.ok()) return s;
+  if (auto s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) return s;
+  outputs->clear();
+  for (const Tensor& staging : entry.output_staging) {
+    // A fresh host tensor: the caller may keep it past the next replay (and the session).
+    Tensor out(staging.dtype(), staging.shape());
+    if (staging.TotalBytes() > 0) {
+      std::memcpy(out.raw_data(), staging.raw_data(), staging.TotalBytes());
+    }
+    outputs->push_back(std::move(out));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuGraphRunner::SendOutputs(Rendezvous* rendezvous,
+                                         std::vector<Tensor> outputs) const {
+  for (size_t j = 0; j < outputs_.size(); ++j) {
+    if (auto s = rendezvous->Send(outputs_[j].key, std::move(outputs[j])); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
+  Rendezvous* rendezvous = args.frame->rendezvous;
+  std::vector<Tensor> inputs;
+  if (auto s = ReceiveInputs(rendezvous, args.pool, &inputs); !s.ok()) return s;
+  const std::string signature = Signature(inputs);
+  std::shared_ptr<Entry> entry;
+  int seen = -1;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = graphs_.find(signature); it != graphs_.end()) {
+      entry = it->second;
+    } else if (auto it = seen_.find(signature); it != seen_.end()) {
+      seen = it->second;  // 1: warmed up, capture now; -1: stays on the executor
+    } else if (seen_.size() < 4 * kMaxGraphs && graphs_.size() < kMaxGraphs) {
+      // First step of this signature: a warm-up run on the executor.
+      seen_[signature] = 1;
+      seen = 0;
+    }
+  }
+  std::vector<Tensor> outputs;
+  if (entry != nullptr) {
+    if (auto s = Replay(*entry, inputs, &outputs); !s.ok()) return s;
+    return SendOutputs(rendezvous, std::move(outputs));
+  }
+  if (seen != 1) {
+    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
+    return SendOutputs(rendezvous, std::move(outputs));
+  }
+
+  absl::StatusOr<std::unique_ptr<Entry>> captured = Capture(args, inputs);
+  if (!captured.ok()) {
+    // Busy: try again on a later step. Anything else: this signature stays on the executor,
+    // which also reports a real error in the step (a bad input) the ordinary way.
+    if (!absl::IsAborted(captured.status())) {
+      absl::MutexLock lock(&mu_);
+      seen_[signature] = -1;
+    }
+    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
+    return SendOutputs(rendezvous, std::move(outputs));
+  }
+  // Check the graph once against the executor on the same inputs, byte for byte.
+  std::vector<Tensor> replayed, expected;
+  absl::Status replay = Replay(**captured, inputs, &replayed);
+  if (auto s = RunExecutor(args, inputs, &expected); !s.ok()) return s;
+  bool same = replay.ok() && replayed.size() == expected.size();
+  for (size_t j = 0; same && j < expected.size(); ++j) {
+    same = replayed[j].dtype() == expected[j].dtype() &&
+           replayed[j].shape() == expected[j].shape() &&
+           std::memcmp(replayed[j].raw_data(), expected[j].raw_data(),
+                       expected[j].TotalBytes()) == 0;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (same) {
+      graphs_[signature] = std::shared_ptr<Entry>(*std::move(captured));
+    } else {
+      seen_[signature] = -1;
+    }
+  }
+  return SendOutputs(rendezvous, std::move(expected));
+}
+
+}  // namespace weir
