@@ -110,6 +110,8 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
   }
   absl::flat_hash_map<int, std::vector<Node*>> members;
   for (Node* node : nodes) members[groups.Find(node->id())].push_back(node);
+  absl::flat_hash_map<int, int> group_size;
+  for (const auto& [root, group] : members) group_size[root] = static_cast<int>(group.size());
 
   for (Node* first : nodes) {
     const int root = groups.Find(first->id());
@@ -171,6 +173,37 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
     // Nothing has every kernel: the CPU, where kernel creation names the missing one.
     if (chosen == nullptr) chosen = cpu;
     for (Node* node : group) node->set_assigned_device(chosen->name());
+  }
+
+  // A node without data inputs (a Const, most often) that nobody asked to put anywhere and
+  // whose every consumer landed on one other device moves there: a CPU-only convolution's
+  // weights would otherwise sit on the preferred GPU and cross back every step.
+  absl::flat_hash_map<std::string, Device*> by_name;
+  for (Device* d : devices) by_name[d->name()] = d;
+  for (Node* node : nodes) {
+    if (group_size[groups.Find(node->id())] != 1) continue;
+    const DeviceSpec& spec = specs[node->id()];
+    if (!spec.type.empty() || spec.index >= 0) continue;
+    bool has_data_input = false;
+    for (const Edge* e : node->in_edges()) has_data_input |= !e->IsControl();
+    if (has_data_input) continue;
+    std::string target;
+    bool single = true;
+    for (const Edge* e : node->out_edges()) {
+      if (e->IsControl()) continue;
+      const std::string& d = e->dst->assigned_device();
+      if (target.empty()) {
+        target = d;
+      } else if (d != target) {
+        single = false;
+        break;
+      }
+    }
+    if (!single || target.empty() || target == node->assigned_device()) continue;
+    auto it = by_name.find(target);
+    if (it != by_name.end() && registry.HasKernel(*node, it->second->type())) {
+      node->set_assigned_device(target);
+    }
   }
   return absl::OkStatus();
 }

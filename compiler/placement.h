@@ -7,6 +7,8 @@
 //     "/cpu:0") picks the first matching device that has a kernel for every node of the group.
 //  3. Without a request: the first device (the caller lists the preferred one first, the GPU
 //     when present) with kernels for the whole group, else the CPU.
+//  4. Then a node without data inputs (a Const), without a request or colocation, whose data
+//     consumers all landed on one other device moves to that device when it has the kernel.
 // A request no device satisfies is an error naming the node and the device it asked for,
 // unless soft placement is on, which falls back to rule 3 (the default: no GPU present means
 // CPU only, with no error). Copies at device boundaries: partition.h.

@@ -27,8 +27,11 @@ absl::StatusOr<std::unique_ptr<OpKernel>> NoKernel(const KernelConstruction&) {
 const KernelRegistry& TestRegistry() {
   static KernelRegistry* registry = [] {
     auto* r = new KernelRegistry;
-    for (const char* op : {"Placeholder", "Neg", "Square"}) r->Register({op, kDeviceCpu, "", {}, NoKernel});
+    for (const char* op : {"Placeholder", "Neg", "Square", "Const"}) {
+      r->Register({op, kDeviceCpu, "", {}, NoKernel});
+    }
     r->Register({"Neg", kDeviceGpu, "", {}, NoKernel});
+    r->Register({"Const", kDeviceGpu, "", {}, NoKernel});
     return r;
   }();
   return *registry;
@@ -156,6 +159,41 @@ TEST_CASE("the session logs placement and honours strict placement") {
   CHECK_THAT(std::string(st.message()), Catch::Contains("node 'y' (Neg) requests device '/device:GPU:0'"));
   // The session stays usable for a signature that needs no GPU.
   REQUIRE((*strict)->Run({{"x", Tensor::Scalar<float>(2)}}, {"x"}, {}, &out).ok());
+}
+
+}  // namespace
+}  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST_CASE("a constant follows its consumers when they all landed on one other device") {
+  CpuDevice cpu(1);
+  FakeGpu gpu;
+  std::vector<Device*> gpu_first = {&gpu, &cpu};
+  GraphDef def;
+  REQUIRE(ParseGraphDef(R"pb(
+    node { name: "c" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 2 } } } }
+    node { name: "sq" op: "Square" input: "c" attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "d" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 3 } } } }
+    node { name: "neg" op: "Neg" input: "d" attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "sq2" op: "Square" input: "d" attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "e" op: "Const" device: "/device:GPU:0" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 4 } } } }
+    node { name: "sq3" op: "Square" input: "e" attr { key: "T" value { type: DT_FLOAT } } }
+  )pb", /*text=*/true, &def).ok());
+  auto graph = GraphFromGraphDef(def);
+  REQUIRE(graph.ok());
+  REQUIRE(PlaceNodes(**graph, gpu_first, TestRegistry()).ok());
+  // c's only consumer runs on the CPU (Square has no GPU kernel): c moves there.
+  CHECK(DeviceOf(**graph, "c") == "/device:CPU:0");
+  // d feeds the GPU and the CPU: it stays on the preferred device.
+  CHECK(DeviceOf(**graph, "neg") == "/device:GPU:0");
+  CHECK(DeviceOf(**graph, "d") == "/device:GPU:0");
+  // e asked for the GPU: it stays.
+  CHECK(DeviceOf(**graph, "e") == "/device:GPU:0");
 }
 
 }  // namespace
