@@ -64,7 +64,10 @@ bazel build "${targets[@]}"
 bin_dir=$(bazel info bazel-bin 2>/dev/null)
 
 rm -rf "$out"
-mkdir -p "$out/bin/tests" "$out/bin/bench" "$out/lib"
+# Binaries and libraries are stripped and packed into one gzip'd tar (libdnnl alone is 40 MB);
+# run.sh unpacks it into a temporary folder on the GPU machine.
+stage="$out/.stage"
+mkdir -p "$stage/bin/tests" "$stage/bin/bench" "$stage/lib"
 
 # glibc and the GCC runtime are newer on the GPU machine; CUDA libraries are there already.
 skip_re='^(linux-vdso|ld-linux|libc\.so|libm\.so|libmvec|libpthread|libdl\.so|librt\.so|libresolv|libutil|libstdc\+\+|libgcc_s|libcuda\.|libcudart|libcublas|libcudnn|libnvrtc|libnvJitLink|libnvidia|libcufft|libcurand|libcusolver|libcusparse|libnccl|libcupti)'
@@ -82,8 +85,8 @@ for target in "${targets[@]}"; do
     exit 1
   fi
   case "$kind" in
-    cc_test) dest="$out/bin/tests" ;;
-    cc_binary) dest="$out/bin/bench" ;;
+    cc_test) dest="$stage/bin/tests" ;;
+    cc_binary) dest="$stage/bin/bench" ;;
     *) echo "gpu_check.sh: error: $target is a $kind, expected cc_test or cc_binary" >&2; exit 1 ;;
   esac
   if [ -e "$dest/$name" ]; then
@@ -92,6 +95,7 @@ for target in "${targets[@]}"; do
   fi
   cp "$binary" "$dest/$name"
   chmod u+w "$dest/$name"
+  strip --strip-unneeded "$dest/$name" 2>/dev/null || true
   while read -r lib path; do
     case "$lib" in libLLVM*)
       echo "gpu_check.sh: error: $target links $lib ($path, 123 MB): it cannot travel in a 64 MiB" \
@@ -104,8 +108,9 @@ for target in "${targets[@]}"; do
       exit 1
     fi
     if [ -z "${copied[$lib]:-}" ]; then
-      cp -L "$path" "$out/lib/$lib"
-      chmod u+w "$out/lib/$lib"
+      cp -L "$path" "$stage/lib/$lib"
+      chmod u+w "$stage/lib/$lib"
+      strip --strip-unneeded "$stage/lib/$lib" 2>/dev/null || true
       copied[$lib]="$path"
     fi
   done < <(ldd "$binary" | awk '/=>/ {print $1, $3}')
@@ -118,13 +123,17 @@ cat > "$out/run.sh" <<'RUN'
 # line per binary and a summary; exits non-zero when a binary fails. Logs go to --logs DIR
 # (default: $OUT when set, else the bundle's logs/).
 set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-logs="${OUT:-$here/logs}"
+bundle="$(cd "$(dirname "$0")" && pwd)"
+logs="${OUT:-$bundle/logs}"
 if [ "${1:-}" = "--logs" ] && [ -n "${2:-}" ]; then logs="$2"; fi
 mkdir -p "$logs" 2>/dev/null || logs=$(mktemp -d)
+# The binaries and libraries travel packed (payload.tar.gz); unpack them next to nothing else.
+here=$(mktemp -d)
+trap 'rm -rf "$here"' EXIT
+tar -C "$here" -xzf "$bundle/payload.tar.gz" || { echo "run.sh: cannot unpack payload.tar.gz"; exit 1; }
 cudnn=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib
 export LD_LIBRARY_PATH="$here/lib:/usr/local/cuda/lib64:$cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-echo "bundle: $(cat "$here/MANIFEST" 2>/dev/null | head -1)"
+echo "bundle: $(cat "$bundle/MANIFEST" 2>/dev/null | head -1)"
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 |
     sed 's/^/gpu: /'
@@ -178,15 +187,20 @@ chmod +x "$out/run.sh"
 {
   echo "weir $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
   echo "targets: ${targets[*]}"
-  (cd "$out" && find bin lib -type f -printf '%s\t%p\n' | sort -k2)
+  (cd "$stage" && find bin lib -type f -printf '%s\t%p\n' | sort -k2)
 } > "$out/MANIFEST"
+n_tests=$(ls "$stage/bin/tests" | wc -l)
+n_bench=$(ls "$stage/bin/bench" | wc -l)
+unpacked=$(du -sb "$stage" | awk '{print $1}')
+tar -C "$stage" -czf "$out/payload.tar.gz" bin lib
+rm -rf "$stage"
 
 size=$(du -sb "$out" | awk '{print $1}')
 if [ "$size" -ge "$limit" ]; then
   echo "gpu_check.sh: error: the bundle is $size bytes, over the 64 MiB limit ($limit); largest:" >&2
-  (cd "$out" && find . -type f -printf '%s\t%p\n' | sort -rn | head -10) >&2
+  sort -rn -k1 "$out/MANIFEST" 2>/dev/null | grep -P '^\d+\t' | head -10 >&2
   exit 1
 fi
-echo "gpu_check.sh: bundle $out: $(ls "$out/bin/tests" | wc -l) test binaries," \
-     "$(ls "$out/bin/bench" | wc -l) benchmarks, ${#copied[@]} libraries," \
-     "$((size / 1024 / 1024)) MiB of 64 (run: bash $out/run.sh)"
+echo "gpu_check.sh: bundle $out: $n_tests test binaries, $n_bench benchmarks," \
+     "${#copied[@]} libraries, $((unpacked / 1024 / 1024)) MiB unpacked," \
+     "$((size / 1024 / 1024)) MiB of 64 packed (run: bash $out/run.sh)"
