@@ -11,18 +11,6 @@
 namespace weir {
 namespace {
 
-absl::StatusOr<std::string> TransferKey(const Node& node) {
-  std::string send_device, recv_device, tensor_name;
-  int64_t incarnation = 0;
-  for (auto s : {node.GetAttr("send_device", &send_device),
-                 node.GetAttr("recv_device", &recv_device),
-                 node.GetAttr("tensor_name", &tensor_name),
-                 node.GetAttr("send_device_incarnation", &incarnation)}) {
-    if (!s.ok()) return s;
-  }
-  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
-}
-
 // Whether `node` (a CPU partition's _Send to the GPU) depends on a value the partition received
 // from another device: then the GPU partition's inputs may depend on its own outputs.
 bool DependsOnReceive(const Node* node) {
@@ -66,7 +54,7 @@ std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
   for (const Node* node : executor->graph().nodes()) {
     const bool recv = node->op() == "_Recv";
     if (!recv && node->op() != "_Send") continue;
-    absl::StatusOr<std::string> key = TransferKey(*node);
+    absl::StatusOr<std::string> key = RendezvousKeyOf(*node);
     if (!key.ok()) return nullptr;
     Transfer t;
     t.key = *std::move(key);

@@ -16,6 +16,18 @@ std::string RendezvousKey(absl::string_view send_device, int64_t incarnation,
                       recv_device, ";", tensor_name);
 }
 
+absl::StatusOr<std::string> RendezvousKeyOf(const Node& node) {
+  std::string send_device, recv_device, tensor_name;
+  int64_t incarnation = 0;
+  for (auto s : {node.GetAttr("send_device", &send_device),
+                 node.GetAttr("recv_device", &recv_device),
+                 node.GetAttr("tensor_name", &tensor_name),
+                 node.GetAttr("send_device_incarnation", &incarnation)}) {
+    if (!s.ok()) return s;
+  }
+  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
+}
+
 Rendezvous::~Rendezvous() {
   absl::MutexLock lock(&mu_);
   for (const auto& [key, item] : items_) {

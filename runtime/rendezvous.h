@@ -15,8 +15,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "graph/graph.h"
 #include "runtime/tensor.h"
 
 namespace weir {
@@ -25,6 +27,9 @@ namespace weir {
 // frame/iteration suffix (no control flow crosses devices yet).
 std::string RendezvousKey(absl::string_view send_device, int64_t incarnation,
                           absl::string_view recv_device, absl::string_view tensor_name);
+// The key of a _Send or _Recv node, from its send_device, send_device_incarnation,
+// recv_device and tensor_name attrs.
+absl::StatusOr<std::string> RendezvousKeyOf(const Node& node);
 
 class Rendezvous {
  public:

@@ -2,9 +2,8 @@
 // between devices, meeting in the step's rendezvous (runtime/rendezvous.h).
 //
 // CPU devices share host memory and the host allocator, so the receiver gets the sender's
-// tensor itself: no copy. A GPU's pair is where the copy would go: its _Send on the GPU copies
-// device-to-host (or its _Recv host-to-device) on the device's copy stream before handing
-// over, completing through the stream's event rather than a host sync.
+// tensor itself: no copy. The GPU's pair (kernels/gpu/ops/core_ops.cc) is where the copies
+// between host and device memory happen.
 #include <string>
 #include <utility>
 
@@ -14,17 +13,6 @@
 
 namespace weir {
 namespace {
-
-absl::StatusOr<std::string> KeyFromAttrs(const KernelConstruction& c) {
-  std::string send_device, recv_device, tensor_name;
-  int64_t incarnation = 0;
-  for (auto s : {c.GetAttr("send_device", &send_device), c.GetAttr("recv_device", &recv_device),
-                 c.GetAttr("tensor_name", &tensor_name),
-                 c.GetAttr("send_device_incarnation", &incarnation)}) {
-    if (!s.ok()) return s;
-  }
-  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
-}
 
 absl::Status NoRendezvous() {
   return absl::FailedPreconditionError(
@@ -73,7 +61,7 @@ class RecvKernel : public AsyncOpKernel {
 
 template <typename KernelClass>
 absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
-  absl::StatusOr<std::string> key = KeyFromAttrs(c);
+  absl::StatusOr<std::string> key = RendezvousKeyOf(c.node());
   if (!key.ok()) return key.status();
   return std::unique_ptr<OpKernel>(new KernelClass(c, *std::move(key)));
 }

@@ -108,17 +108,6 @@ class RelabelKernel : public OpKernel {
   std::vector<Tensor> constants_;  // per input: the host constant, or empty
 };
 
-absl::StatusOr<std::string> KeyFromAttrs(const KernelConstruction& c) {
-  std::string send_device, recv_device, tensor_name;
-  int64_t incarnation = 0;
-  for (auto s : {c.GetAttr("send_device", &send_device), c.GetAttr("recv_device", &recv_device),
-                 c.GetAttr("tensor_name", &tensor_name),
-                 c.GetAttr("send_device_incarnation", &incarnation)}) {
-    if (!s.ok()) return s;
-  }
-  return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
-}
-
 Rendezvous* StepRendezvous(const KernelContext* ctx) {
   return ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
 }
@@ -219,7 +208,7 @@ class RecvKernel : public AsyncOpKernel {
 
 template <typename KernelClass>
 absl::StatusOr<std::unique_ptr<OpKernel>> CreateSendRecv(const KernelConstruction& c) {
-  absl::StatusOr<std::string> key = KeyFromAttrs(c);
+  absl::StatusOr<std::string> key = RendezvousKeyOf(c.node());
   if (!key.ok()) return key.status();
   return std::unique_ptr<OpKernel>(new KernelClass(c, *std::move(key)));
 }
