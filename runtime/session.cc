@@ -223,6 +223,17 @@ absl::Status Session::Close() {
   return absl::OkStatus();
 }
 
+int Session::num_gpu_graphs() const {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& [key, entry] : plans_) {
+    for (const auto& part : entry.plan->partitions) {
+      if (part.gpu_runner != nullptr) n += part.gpu_runner->num_graphs();
+    }
+  }
+  return n;
+}
+
 int Session::num_cached_plans() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(plans_.size());

@@ -123,6 +123,8 @@ class Session {
   int num_cached_plans() const;
   // The session's GPU, or null when it runs on the CPU only (memory statistics, tests).
   GpuDevice* gpu_device() const { return gpu_.get(); }
+  // CUDA graphs captured (and checked) so far over the cached plans (gpu_graph_capture).
+  int num_gpu_graphs() const;
 
  private:
   Session(std::unique_ptr<Graph> graph, const SessionOptions& options);
