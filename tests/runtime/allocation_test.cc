@@ -171,8 +171,9 @@ TEST_CASE("a steady-state training step allocates only inside kernels", "[memory
   auto run = [&] { REQUIRE(session->Run(feeds, fetches, targets, &out).ok()); };
   Counts counts = Measure(run, 100, 100);
   CHECK(counts.tensor_system_allocations == 0);
-  // Two oneDNN MatMuls (~26) and kernel-local vectors (~41); was 131 with the runtime's.
-  CHECK(counts.news_per_run <= 67);
+  // Two oneDNN MatMuls (~26) and kernel-local vectors (~41); was 131 with the runtime's. oneDNN's
+  // count depends on the ISA it picks: 67 on AVX2 machines, 68 on AVX-512 ones.
+  CHECK(counts.news_per_run <= 68);
   WARN("training step: " << counts.news_per_run << " operator-new calls per Run, all in kernels");
 }
 
