@@ -317,14 +317,13 @@ class SliceKernel : public OpKernel {
 class StridedSliceKernel : public OpKernel {
  public:
   static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    // A mask left out of the NodeDef is 0, its default (as the CPU kernel reads them).
     StridedSliceMasks masks;
-    for (auto s :
-         {c.GetAttr("begin_mask", &masks.begin_mask), c.GetAttr("end_mask", &masks.end_mask),
-          c.GetAttr("ellipsis_mask", &masks.ellipsis_mask),
-          c.GetAttr("new_axis_mask", &masks.new_axis_mask),
-          c.GetAttr("shrink_axis_mask", &masks.shrink_axis_mask)}) {
-      if (!s.ok()) return s;
-    }
+    c.GetAttr("begin_mask", &masks.begin_mask).IgnoreError();
+    c.GetAttr("end_mask", &masks.end_mask).IgnoreError();
+    c.GetAttr("ellipsis_mask", &masks.ellipsis_mask).IgnoreError();
+    c.GetAttr("new_axis_mask", &masks.new_axis_mask).IgnoreError();
+    c.GetAttr("shrink_axis_mask", &masks.shrink_axis_mask).IgnoreError();
     absl::StatusOr<std::vector<int64_t>> begin = ConstVector(c, 1, "begin");
     if (!begin.ok()) return begin.status();
     absl::StatusOr<std::vector<int64_t>> end = ConstVector(c, 2, "end");
