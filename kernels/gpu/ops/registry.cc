@@ -10,6 +10,10 @@ void RegisterGpuKernels(KernelRegistry& registry) {
   gpu::RegisterGpuMatMulKernels(registry);
   gpu::RegisterGpuArrayKernels(registry);
   gpu::RegisterGpuReductionKernels(registry);
+#ifdef WEIR_HAVE_CUDNN
+  // Without cuDNN in the toolkit conv_ops.cc is not built: those ops stay on the CPU.
+  gpu::RegisterGpuConvKernels(registry);
+#endif
 #else
   (void)registry;
 #endif

@@ -3,8 +3,9 @@
 // uses anyway) runs as a one-op graph with its node on /device:GPU:0 and soft placement off (so
 // the GPU kernel runs it, or the case fails), and as the same graph in a CPU-only session, on the
 // same seeded inputs. The results must agree: elementwise float ops within 1e-5 relative (with
-// an absolute floor near 0), float reductions and GEMMs within 1e-4, everything else (integers,
-// bools, data movement, Max/Min/ArgMax) exactly.
+// an absolute floor near 0), float reductions, GEMMs and the cuDNN ops (convolution, pooling,
+// batch norm) within 1e-4, everything else (integers, bools, data movement, Max/Min/ArgMax)
+// exactly.
 //
 // Inputs are Placeholders of float, int32, int64, bool (a few double and uint8), fed with
 // non-trivial values drawn from each op's domain; index arguments (axes, perm, shape, begin)
@@ -747,6 +748,200 @@ void AddReductionCases(Table& t) {
   }
 }
 
+// The cuDNN kernels (convolution, pooling, batch norm) are registered only in a build whose
+// CUDA toolkit has cuDNN (kernels/gpu/ops/BUILD). A CUDA build without it registers the other
+// GPU ops but not these, and their cases would fail the coverage check's second half.
+bool GpuHasCudnnKernels() {
+  const std::vector<std::string> ops = DefaultKernelRegistry().Ops(kDeviceGpu);
+  return ops.empty() || std::find(ops.begin(), ops.end(), "Conv2D") != ops.end();
+}
+
+// A float Const of `shape` with values uniform in [-1, 1) drawn from `seed` (the same in the
+// GPU and the CPU graph): a filter the GPU kernel converts once, when it is constructed.
+Output FloatConst(const Scope& root, const std::vector<int64_t>& shape, uint32_t seed) {
+  Tensor t(DT_FLOAT, TensorShape(shape));
+  std::mt19937 rng(seed);
+  DrawValues(Floats(shape, -1, 1), rng, t.data<float>(), t.num_elements());
+  TensorProto proto;
+  t.ToProto(&proto);
+  return ops::Const(root, proto);
+}
+
+void AddConvCases(Table& t) {
+  // Window attrs in NHWC order. SAME pads (total / 2, total - total / 2): an odd total (an even
+  // filter at stride 1, or stride 2 over an even size with a 3-wide window) pads one more after,
+  // which cuDNN cannot do itself; EXPLICIT pads may be larger before or after.
+  struct Window {
+    std::vector<int64_t> strides;
+    std::string padding;
+    std::vector<int64_t> dilations;
+    std::vector<int64_t> explicit_paddings;
+  };
+  auto window = [](int64_t stride, const std::string& padding, int64_t dilation = 1,
+                   std::vector<int64_t> explicit_paddings = {}) {
+    return Window{
+        {1, stride, stride, 1}, padding, {1, dilation, dilation, 1}, std::move(explicit_paddings)};
+  };
+  // Conv2D-like ops: x[0] the NHWC input, x[1] the filter (HWIO; [kh, kw, C, multiplier] for
+  // depthwise), x[2] the fused forms' bias. `const_filter`: the filter is a Const of that shape
+  // instead of x[1].
+  auto conv = [](const std::string& op, Window w, std::vector<std::string> fused_ops = {},
+                 std::vector<int64_t> const_filter = {}) -> BuildFn {
+    return [=](const Scope& s, const Scope& root, const std::vector<Output>& x) {
+      Attrs attrs = {{"T", MakeAttr(DT_FLOAT)},
+                     {"strides", MakeAttr(w.strides)},
+                     {"padding", MakeAttr(w.padding)},
+                     {"dilations", MakeAttr(w.dilations)}};
+      if (!w.explicit_paddings.empty()) {
+        attrs.push_back({"explicit_paddings", MakeAttr(w.explicit_paddings)});
+      }
+      if (!fused_ops.empty()) {
+        attrs.push_back({"fused_ops", MakeAttr(fused_ops)});
+        attrs.push_back({"num_args", MakeAttr(int64_t{1})});
+        if (op == "_FusedConv2D") {
+          attrs.push_back({"TArgs", MakeAttr(std::vector<DataType>{DT_FLOAT})});
+        }
+      }
+      std::vector<Output> inputs = x;
+      if (!const_filter.empty()) {
+        inputs.insert(inputs.begin() + 1, FloatConst(root, const_filter, 7));
+      }
+      return OpNode(s, op, inputs, attrs);
+    };
+  };
+
+  // Conv2D: SAME with symmetric and asymmetric padding, VALID, strides 2, dilation 2, EXPLICIT
+  // padding larger on either side, groups (a filter shallower than the input), 1x1, a Const
+  // filter.
+  t.Add("Conv2D", "SAME 3x3", {Floats({2, 9, 11, 5}, -1, 1), Floats({3, 3, 5, 7}, -1, 1)},
+        conv("Conv2D", window(1, "SAME")), kAccumulating);
+  t.Add("Conv2D", "SAME stride 2 asymmetric",
+        {Floats({2, 11, 10, 6}, -1, 1), Floats({3, 3, 6, 8}, -1, 1)},
+        conv("Conv2D", window(2, "SAME")), kAccumulating);
+  t.Add("Conv2D", "SAME 4x4 asymmetric", {Floats({1, 7, 9, 3}, -1, 1), Floats({4, 4, 3, 5}, -1, 1)},
+        conv("Conv2D", window(1, "SAME")), kAccumulating);
+  t.Add("Conv2D", "VALID stride 2", {Floats({2, 13, 12, 4}, -1, 1), Floats({3, 2, 4, 6}, -1, 1)},
+        conv("Conv2D", window(2, "VALID")), kAccumulating);
+  t.Add("Conv2D", "SAME dilation 2", {Floats({2, 10, 9, 4}, -1, 1), Floats({3, 3, 4, 5}, -1, 1)},
+        conv("Conv2D", window(1, "SAME", 2)), kAccumulating);
+  t.Add("Conv2D", "SAME stride 2 dilation 2 asymmetric",
+        {Floats({2, 10, 9, 4}, -1, 1), Floats({3, 3, 4, 5}, -1, 1)},
+        conv("Conv2D", window(2, "SAME", 2)), kAccumulating);
+  t.Add("Conv2D", "EXPLICIT [2,1] [0,3]",
+        {Floats({2, 8, 9, 3}, -1, 1), Floats({3, 3, 3, 4}, -1, 1)},
+        conv("Conv2D", window(1, "EXPLICIT", 1, {0, 0, 2, 1, 0, 3, 0, 0})), kAccumulating);
+  t.Add("Conv2D", "groups 2", {Floats({2, 7, 8, 6}, -1, 1), Floats({3, 3, 3, 8}, -1, 1)},
+        conv("Conv2D", window(1, "SAME")), kAccumulating);
+  t.Add("Conv2D", "1x1", {Floats({4, 5, 6, 32}, -1, 1), Floats({1, 1, 32, 16}, -1, 1)},
+        conv("Conv2D", window(1, "VALID")), kAccumulating);
+  t.Add("Conv2D", "Const filter SAME stride 2", {Floats({2, 11, 10, 6}, -1, 1)},
+        conv("Conv2D", window(2, "SAME"), {}, {3, 3, 6, 8}), kAccumulating);
+
+  // DepthwiseConv2dNative: channel multipliers 1, 2, 3.
+  t.Add("DepthwiseConv2dNative", "SAME multiplier 2",
+        {Floats({2, 9, 10, 6}, -1, 1), Floats({3, 3, 6, 2}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(1, "SAME")), kAccumulating);
+  t.Add("DepthwiseConv2dNative", "SAME stride 2 asymmetric",
+        {Floats({2, 11, 10, 8}, -1, 1), Floats({3, 3, 8, 1}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(2, "SAME")), kAccumulating);
+  t.Add("DepthwiseConv2dNative", "VALID dilation 2 multiplier 2",
+        {Floats({1, 12, 11, 4}, -1, 1), Floats({3, 3, 4, 2}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(1, "VALID", 2)), kAccumulating);
+  t.Add("DepthwiseConv2dNative", "SAME 4x4 multiplier 3",
+        {Floats({1, 6, 7, 5}, -1, 1), Floats({4, 4, 5, 3}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(1, "SAME")), kAccumulating);
+  t.Add("DepthwiseConv2dNative", "EXPLICIT [1,0] [0,2]",
+        {Floats({2, 7, 8, 3}, -1, 1), Floats({2, 2, 3, 2}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(1, "EXPLICIT", 1, {0, 0, 1, 0, 0, 2, 0, 0})),
+        kAccumulating);
+  t.Add("DepthwiseConv2dNative", "Const filter SAME multiplier 2", {Floats({2, 9, 10, 6}, -1, 1)},
+        conv("DepthwiseConv2dNative", window(1, "SAME"), {}, {3, 3, 6, 2}), kAccumulating);
+
+  // The fused forms: BiasAdd alone and with every activation the GPU fuses.
+  for (const char* activation : {"", "Relu", "Relu6", "Tanh", "Sigmoid", "Elu"}) {
+    std::vector<std::string> fused_ops = {"BiasAdd"};
+    if (*activation != '\0') fused_ops.push_back(activation);
+    const std::string label = absl::StrJoin(fused_ops, "+");
+    t.Add("_FusedConv2D", label + " SAME stride 2",
+          {Floats({2, 9, 10, 5}, -1, 1), Floats({3, 3, 5, 6}, -1, 1), Floats({6}, -1, 1)},
+          conv("_FusedConv2D", window(2, "SAME"), fused_ops), kAccumulating);
+    t.Add("_FusedDepthwiseConv2dNative", label + " SAME multiplier 2",
+          {Floats({2, 9, 10, 4}, -1, 1), Floats({3, 3, 4, 2}, -1, 1), Floats({8}, -1, 1)},
+          conv("_FusedDepthwiseConv2dNative", window(1, "SAME"), fused_ops), kAccumulating);
+  }
+  t.Add(
+      "_FusedConv2D", "BiasAdd+Relu EXPLICIT dilation 2",
+      {Floats({2, 9, 8, 4}, -1, 1), Floats({3, 3, 4, 6}, -1, 1), Floats({6}, -1, 1)},
+      conv("_FusedConv2D", window(1, "EXPLICIT", 2, {0, 0, 1, 3, 2, 0, 0, 0}), {"BiasAdd", "Relu"}),
+      kAccumulating);
+  t.Add("_FusedDepthwiseConv2dNative", "BiasAdd+Relu6 VALID stride 2",
+        {Floats({2, 11, 10, 4}, -1, 1), Floats({3, 3, 4, 1}, -3, 3), Floats({4}, -1, 1)},
+        conv("_FusedDepthwiseConv2dNative", window(2, "VALID"), {"BiasAdd", "Relu6"}),
+        kAccumulating);
+
+  // Pooling: x[0] the NHWC input; ksize and strides over H and W.
+  auto pool = [](const std::string& op, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                 const std::string& padding,
+                 std::vector<int64_t> explicit_paddings = {}) -> BuildFn {
+    return [=](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      Attrs attrs = {{"T", MakeAttr(DT_FLOAT)},
+                     {"ksize", MakeAttr(std::vector<int64_t>{1, kh, kw, 1})},
+                     {"strides", MakeAttr(std::vector<int64_t>{1, sh, sw, 1})},
+                     {"padding", MakeAttr(padding)}};
+      if (!explicit_paddings.empty()) {
+        attrs.push_back({"explicit_paddings", MakeAttr(explicit_paddings)});
+      }
+      return OpNode(s, op, x, attrs);
+    };
+  };
+  for (const char* op : {"MaxPool", "AvgPool"}) {
+    // A max or a mean of exact inputs: the GPU sums windows in another order.
+    t.Add(op, "3x3 stride 2 SAME asymmetric", {Floats({2, 11, 10, 7})},
+          pool(op, 3, 3, 2, 2, "SAME"), kAccumulating);
+    t.Add(op, "3x3 SAME symmetric", {Floats({2, 8, 9, 5})}, pool(op, 3, 3, 1, 1, "SAME"),
+          kAccumulating);
+    t.Add(op, "2x2 stride 2 VALID", {Floats({3, 8, 9, 16})}, pool(op, 2, 2, 2, 2, "VALID"),
+          kAccumulating);
+    t.Add(op, "2x2 SAME asymmetric", {Floats({2, 7, 6, 5})}, pool(op, 2, 2, 1, 1, "SAME"),
+          kAccumulating);
+    t.Add(op, "5x4 stride 3x2 SAME", {Floats({1, 10, 11, 3})}, pool(op, 5, 4, 3, 2, "SAME"),
+          kAccumulating);
+  }
+  // Padding never wins a max, even over negative inputs; EXPLICIT padding larger before in H
+  // and after in W.
+  t.Add("MaxPool", "3x3 stride 2 SAME negative", {Floats({2, 11, 10, 7}, -5, -1)},
+        pool("MaxPool", 3, 3, 2, 2, "SAME"), kAccumulating);
+  t.Add("MaxPool", "EXPLICIT [2,0] [1,2] negative", {Floats({2, 6, 7, 3}, -5, -1)},
+        pool("MaxPool", 3, 3, 1, 1, "EXPLICIT", {0, 0, 2, 0, 1, 2, 0, 0}), kAccumulating);
+
+  // FusedBatchNorm (V1, V2, V3) in inference: x, scale, offset, mean and a positive variance.
+  auto batch_norm = [](const std::string& op, double epsilon) -> BuildFn {
+    return [=](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      Attrs attrs = {{"T", MakeAttr(DT_FLOAT)},
+                     {"epsilon", MakeAttr(static_cast<float>(epsilon))},
+                     {"is_training", MakeAttr(false)}};
+      if (op != "FusedBatchNorm") attrs.push_back({"U", MakeAttr(DT_FLOAT)});
+      return OpNode(s, op, x, attrs);
+    };
+  };
+  auto stats = [](int64_t c) {
+    return std::vector<In>{Floats({c}, 0.5, 2), Floats({c}, -1, 1), Floats({c}, -1, 1),
+                           Floats({c}, 0.1, 2)};
+  };
+  auto with_x = [](In x, std::vector<In> rest) {
+    rest.insert(rest.begin(), std::move(x));
+    return rest;
+  };
+  t.Add("FusedBatchNorm", "epsilon 1e-3", with_x(Floats({2, 5, 7, 16}), stats(16)),
+        batch_norm("FusedBatchNorm", 1e-3), kAccumulating);
+  t.Add("FusedBatchNormV2", "epsilon 1e-5", with_x(Floats({3, 4, 6, 5}), stats(5)),
+        batch_norm("FusedBatchNormV2", 1e-5), kAccumulating);
+  t.Add("FusedBatchNormV3", "epsilon 1e-3", with_x(Floats({2, 9, 11, 32}), stats(32)),
+        batch_norm("FusedBatchNormV3", 1e-3), kAccumulating);
+  t.Add("FusedBatchNormV3", "one pixel", with_x(Floats({1, 1, 1, 3}), stats(3)),
+        batch_norm("FusedBatchNormV3", 1e-4), kAccumulating);
+}
+
 const std::vector<Case>& Cases() {
   static const std::vector<Case>* cases = [] {
     Table t;
@@ -758,6 +953,7 @@ const std::vector<Case>& Cases() {
     AddArrayCases(t);
     AddCoreCases(t);
     AddReductionCases(t);
+    if (GpuHasCudnnKernels()) AddConvCases(t);
     return new std::vector<Case>(t.cases());
   }();
   return *cases;
