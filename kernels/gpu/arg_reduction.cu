@@ -13,8 +13,14 @@ namespace gpu {
 namespace {
 
 // (value, index) candidates: `Better` says whether a should replace b.
+// NaN never wins and loses to any number: with the check of element 0 in ArgReduceRows this
+// is the CPU's sequential scan (and ArgReduceColumns'), where a NaN is picked only at index 0,
+// since nothing compares greater than it. Without these two lines the warp tree kept or dropped
+// a lane's NaN depending on which lane held it. (a != a is false for integers.)
 template <ArgReduceOp kOp, typename T>
 __device__ __forceinline__ bool Better(T a_value, int64_t a_index, T b_value, int64_t b_index) {
+  if (a_value != a_value) return false;
+  if (b_value != b_value) return true;
   if (kOp == ArgReduceOp::kArgMax) {
     if (a_value > b_value) return true;
   } else {
@@ -51,7 +57,7 @@ __global__ void ArgReduceRows(const T* in, int64_t* out, int64_t rows, int64_t n
         best_index = other_index;
       }
     }
-    if (lane == 0) out[row] = best_index;
+    if (lane == 0) out[row] = p[0] != p[0] ? 0 : best_index;  // NaN first: see Better
   }
 }
 

@@ -46,14 +46,23 @@ struct UnaryFn {
     if constexpr (kOp == UnaryOp::kNeg) {
       return -x;
     } else if constexpr (kOp == UnaryOp::kAbs) {
-      return x < T(0) ? -x : x;
+      // fabsf for floats: Abs(-0) is +0 and a NaN stays NaN, as std::abs on the CPU.
+      if constexpr (kIsFloat<T>) return fabsf(x);
+      else return x < T(0) ? -x : x;
     } else if constexpr (kOp == UnaryOp::kSquare) {
       return x * x;
     } else if constexpr (kOp == UnaryOp::kRelu) {
-      return x > T(0) ? x : T(0);
+      // Written so that NaN passes through, as the CPU kernel and TensorFlow (x > 0 ? x : 0
+      // turned NaN into 0).
+      return x < T(0) ? T(0) : x;
     } else if constexpr (kOp == UnaryOp::kRelu6) {
-      return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
+      // NaN passes through, as the CPU's min(max(x, 0), 6).
+      return x < T(0) ? T(0) : (x > T(6) ? T(6) : x);
     } else if constexpr (kOp == UnaryOp::kSign) {
+      // NaN stays NaN (the CPU kernel, TensorFlow 2); the comparisons alone gave 0.
+      if constexpr (kIsFloat<T>) {
+        if (x != x) return x;
+      }
       return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
     } else if constexpr (!kIsFloat<T>) {
       return x;  // Floor, Ceil and Round of an integer
@@ -74,9 +83,11 @@ struct UnaryFn {
     } else if constexpr (kOp == UnaryOp::kElu) {
       return x < 0.0f ? expm1f(x) : x;
     } else if constexpr (kOp == UnaryOp::kSoftplus) {
-      // TensorFlow's thresholds: above ~15.9 softplus(x) == x in float, far below it is exp(x).
-      if (x > 15.942385f) return x;
-      if (x < -15.942385f) return expf(x);
+      // TensorFlow's (and the CPU kernel's) threshold: log(FLT_EPSILON) + 2 = -13.942385; above
+      // its negation softplus(x) is x, below it exp(x). (This used +-15.942385, log(epsilon)
+      // without the + 2, so x in (13.94, 15.94] took the log1p(exp(x)) branch the CPU does not.)
+      if (x > 13.942385f) return x;
+      if (x < -13.942385f) return expf(x);
       return log1pf(expf(x));
     } else if constexpr (kOp == UnaryOp::kFloor) {
       return floorf(x);
@@ -100,13 +111,18 @@ __device__ __forceinline__ T IntegerPow(T base, T exponent) {
     if (base == -1) return (exponent % 2 == 0) ? 1 : -1;
     return 0;
   }
-  T result = 1;
+  // Multiplied in the unsigned type: overflow wraps as on the CPU (kernels/cpu PowOp) instead
+  // of being signed-overflow UB (the last squaring of `base` overflows even when the result
+  // does not, e.g. 3^17 in int32).
+  using U = typename std::make_unsigned<T>::type;
+  U b = static_cast<U>(base);
+  U result = 1;
   while (exponent > 0) {
-    if (exponent & 1) result *= base;
-    base *= base;
+    if (exponent & 1) result *= b;
+    b *= b;
     exponent >>= 1;
   }
-  return result;
+  return static_cast<T>(result);
 }
 
 template <BinaryOp kOp, typename T>
@@ -119,9 +135,11 @@ struct BinaryFn {
     } else if constexpr (kOp == BinaryOp::kMul) {
       return x * y;
     } else if constexpr (kOp == BinaryOp::kMaximum) {
-      return x > y ? x : y;
+      // NaN in either operand gives NaN, as the CPU kernel and TensorFlow (x > y ? x : y
+      // dropped a NaN x).
+      return (x > y || x != x) ? x : y;
     } else if constexpr (kOp == BinaryOp::kMinimum) {
-      return x < y ? x : y;
+      return (x < y || x != x) ? x : y;
     } else if constexpr (kOp == BinaryOp::kSquaredDifference) {
       const T d = x - y;
       return d * d;

@@ -35,9 +35,11 @@ struct Reducer {
     } else if constexpr (kOp == ReduceOp::kProd) {
       return a * b;
     } else if constexpr (kOp == ReduceOp::kMax) {
-      return a > b ? a : b;
+      // A NaN anywhere gives NaN, as the CPU's Max/Min (a > b ? a : b alone kept or dropped a
+      // NaN depending on where it met the tree). a != a is false for integers.
+      return (a > b || a != a) ? a : b;
     } else {
-      return a < b ? a : b;
+      return (a < b || a != a) ? a : b;
     }
   }
   // Applied once per output: Mean divides by the number of reduced elements.

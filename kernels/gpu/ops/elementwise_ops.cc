@@ -114,10 +114,19 @@ class BinaryKernel : public OpKernel {
     absl::StatusOr<Tensor*> out =
         ctx->forward_input_or_allocate_output(forward, 0, DataTypeToEnum<T>::value, *shape);
     if (!out.ok()) return out.status();
-    if (shape->num_elements() == 0) return absl::OkStatus();
-    absl::StatusOr<GpuDims> lhs_dims = ToGpuDims(lhs.shape(), "input 0");
+    const int64_t n = shape->num_elements();
+    if (n == 0) return absl::OkStatus();
+    // An operand with the output's element count has the output's layout (broadcasting only
+    // adds size-1 dimensions), and one with a single element is a scalar: when both operands
+    // are one or the other, they go to the launcher flat, so the same-shape and scalar cases
+    // work at any rank (the launcher takes rank <= kMaxGpuRank; the CPU kernel has no limit).
+    const bool flat = (lhs.num_elements() == n || lhs.num_elements() == 1) &&
+                      (rhs.num_elements() == n || rhs.num_elements() == 1);
+    absl::StatusOr<GpuDims> lhs_dims = flat ? absl::StatusOr<GpuDims>(GpuDims{lhs.num_elements()})
+                                            : ToGpuDims(lhs.shape(), "input 0");
     if (!lhs_dims.ok()) return lhs_dims.status();
-    absl::StatusOr<GpuDims> rhs_dims = ToGpuDims(rhs.shape(), "input 1");
+    absl::StatusOr<GpuDims> rhs_dims = flat ? absl::StatusOr<GpuDims>(GpuDims{rhs.num_elements()})
+                                            : ToGpuDims(rhs.shape(), "input 1");
     if (!rhs_dims.ok()) return rhs_dims.status();
     const T* a = lhs.data<T>();
     const T* b = rhs.data<T>();

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/gpu/cast_fill.h"
 #include "kernels/gpu/ops/gpu_op_util.h"
@@ -74,10 +75,8 @@ class ReduceKernel : public OpKernel {
       ctx->set_output(0, in);
       return absl::OkStatus();
     }
-    absl::StatusOr<GpuDims> dims = ToGpuDims(in.shape(), "input 0");
-    if (!dims.ok()) return dims.status();
     const int rank = in.rank();
-    bool reduced[kMaxGpuRank] = {};
+    absl::InlinedVector<bool, kMaxGpuRank> reduced(rank, false);
     for (int64_t axis : axes_) {
       if (axis < -rank || axis >= rank) {
         return absl::InvalidArgumentError(
@@ -86,13 +85,9 @@ class ReduceKernel : public OpKernel {
       }
       reduced[axis < 0 ? axis + rank : axis] = true;
     }
-    // The launcher takes the axes normalized and without repeats, at most one per dimension.
-    int64_t axes[kMaxGpuRank];
-    int num_axes = 0;
     TensorShape out_shape;
     for (int i = 0; i < rank; ++i) {
       if (reduced[i]) {
-        axes[num_axes++] = i;
         if (keep_dims_) out_shape.AddDim(1);
       } else {
         out_shape.AddDim(in.dim(i));
@@ -101,12 +96,36 @@ class ReduceKernel : public OpKernel {
     absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
     if (!out.ok()) return out.status();
     if ((*out)->num_elements() == 0) return absl::OkStatus();
+    // The launcher's view: size-1 dimensions dropped and neighbours that are both reduced or
+    // both kept merged (what its ReducePlan does anyway), with the axes normalized and without
+    // repeats. The kept dimensions stay in order, so the output's layout is unchanged, and an
+    // input of rank > kMaxGpuRank reduces too unless more than kMaxGpuRank runs alternate.
+    GpuDims dims;
+    int64_t axes[kMaxGpuRank];
+    int num_axes = 0;
+    bool last_reduced = false;
+    for (int i = 0; i < rank; ++i) {
+      if (in.dim(i) == 1) continue;
+      if (dims.rank > 0 && reduced[i] == last_reduced) {
+        dims.dims[dims.rank - 1] *= in.dim(i);
+        continue;
+      }
+      if (dims.rank == kMaxGpuRank) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input 0 has shape ", in.shape().ToString(), " and the reduction's kept and reduced ",
+            "dimensions alternate more than ", kMaxGpuRank, " times; the GPU kernel takes at most ",
+            kMaxGpuRank, " runs"));
+      }
+      if (reduced[i]) axes[num_axes++] = dims.rank;
+      dims.dims[dims.rank++] = in.dim(i);
+      last_reduced = reduced[i];
+    }
     // The two-pass split's partials. Freed when this returns, after the launch is enqueued:
     // the allocator may hand the block out again at once, but only to work enqueued after
     // this reduction on the same ordered streams. Without the memory the launcher reduces in
     // one pass (correct, only slower), so a failed allocation is not an error.
     const size_t workspace_bytes =
-        ReduceWorkspaceBytes(*dims, axes, num_axes, DataTypeSize(in.dtype()));
+        ReduceWorkspaceBytes(dims, axes, num_axes, DataTypeSize(in.dtype()));
     Tensor workspace;
     if (workspace_bytes > 0) {
       workspace = Tensor(ctx->device()->allocator(), DT_UINT8,
@@ -119,7 +138,7 @@ class ReduceKernel : public OpKernel {
     if (auto s = scope.Activate(); !s.ok()) return s;
     return ForReductionType(in.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      return ToStatus(LaunchReduce<T>(op_, in.data<T>(), *dims, axes, num_axes, (*out)->data<T>(),
+      return ToStatus(LaunchReduce<T>(op_, in.data<T>(), dims, axes, num_axes, (*out)->data<T>(),
                                       workspace_data, usable_bytes, scope.stream()));
     });
   }
@@ -174,12 +193,17 @@ class ArgReduceKernel : public OpKernel {
                                                      ", expected a non-empty ", "dimension ", axis,
                                                      " to take the ", op(), " over"));
     }
-    absl::StatusOr<GpuDims> dims = ToGpuDims(in.shape(), "input 0");
-    if (!dims.ok()) return dims.status();
+    // The launcher's view: [outer, axis size, inner] and axis 1, the same offsets as the
+    // input's own shape, at any rank (passing the shape itself refused rank > kMaxGpuRank,
+    // which the CPU kernel takes).
     TensorShape out_shape;
+    int64_t outer = 1, inner = 1;
     for (int i = 0; i < rank; ++i) {
-      if (i != axis) out_shape.AddDim(in.dim(i));
+      if (i == axis) continue;
+      out_shape.AddDim(in.dim(i));
+      (i < axis ? outer : inner) *= in.dim(i);
     }
+    const GpuDims dims{outer, in.dim(axis), inner};
     absl::StatusOr<Tensor*> out = ctx->allocate_output(0, output_type_, out_shape);
     if (!out.ok()) return out.status();
     const int64_t n = (*out)->num_elements();
@@ -203,7 +227,7 @@ class ArgReduceKernel : public OpKernel {
     absl::Status launched = ForReductionType(in.dtype(), [&](auto tag) {
       using T = decltype(tag);
       return ToStatus(
-          LaunchArgReduce<T>(op_, in.data<T>(), *dims, axis, index_data, scope.stream()));
+          LaunchArgReduce<T>(op_, in.data<T>(), dims, /*axis=*/1, index_data, scope.stream()));
     });
     if (!launched.ok() || output_type_ == DT_INT64) return launched;
     return ToStatus(
