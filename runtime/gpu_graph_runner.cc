@@ -43,9 +43,11 @@ struct ExclusiveScope {
 
 struct GpuGraphRunner::Entry {
   absl::Mutex mu;                     // one replay at a time: the staging buffers are shared
-  std::unique_ptr<GpuGraph> graph;
   std::vector<Tensor> input_staging;  // pinned; the graph copies them to the device
   std::vector<Tensor> output_staging;  // pinned; the graph copies the results into them
+  // Declared last, so destroyed first: ~GpuGraph waits for a replay still running (after a
+  // failed wait in Replay) before the pinned buffers it reads and writes go back.
+  std::unique_ptr<GpuGraph> graph;
 };
 
 std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
@@ -82,7 +84,7 @@ int GpuGraphRunner::num_graphs() const {
   return static_cast<int>(graphs_.size());
 }
 
-absl::Status GpuGraphRunner::ReceiveInputs(Rendezvous* rendezvous, ThreadPool* pool,
+absl::Status GpuGraphRunner::ReceiveInputs(Rendezvous* rendezvous,
                                            std::vector<Tensor>* inputs) const {
   // Shared with the callbacks: the last one may still be leaving the mutex when this returns.
   struct Pending {
@@ -109,19 +111,14 @@ absl::Status GpuGraphRunner::ReceiveInputs(Rendezvous* rendezvous, ThreadPool* p
       --pending_ref->left;
     });
   }
-  // The senders may be queued in the inter-op pool: help it while waiting, as the session's
-  // calling thread does, so a pool whose threads all wait here still makes progress.
-  for (;;) {
-    {
-      absl::MutexLock lock(&pending.mu);
-      if (pending.left == 0) return pending.status;
-    }
-    if (pool != nullptr && pool->TryRunOne()) continue;
-    absl::MutexLock lock(&pending.mu);
-    pending.mu.AwaitWithTimeout(
-        absl::Condition(+[](int* left) { return *left == 0; }, &pending.left),
-        absl::Microseconds(200));
-  }
+  // A plain wait, never running inter-op pool tasks meanwhile: a task taken here could be this
+  // step's CPU partition (RunPartitions schedules it), whose executor would then block on this
+  // thread waiting for the outputs this runner sends only after the wait returns -- a deadlock.
+  // The senders progress on the session's calling thread and the pool's workers, which help
+  // with queued work while they wait (see RunPartitions in session.cc).
+  absl::MutexLock lock(&pending.mu);
+  pending.mu.Await(absl::Condition(+[](int* left) { return *left == 0; }, &pending.left));
+  return pending.status;
 }
 
 absl::Status GpuGraphRunner::RunExecutor(const Executor::StepArgs& args,
@@ -246,7 +243,7 @@ absl::Status GpuGraphRunner::SendOutputs(Rendezvous* rendezvous,
 absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
   Rendezvous* rendezvous = args.frame->rendezvous;
   std::vector<Tensor> inputs;
-  if (auto s = ReceiveInputs(rendezvous, args.pool, &inputs); !s.ok()) return s;
+  if (auto s = ReceiveInputs(rendezvous, &inputs); !s.ok()) return s;
   const std::string signature = Signature(inputs);
   std::shared_ptr<Entry> entry;
   int seen = -1;

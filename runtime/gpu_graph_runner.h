@@ -67,9 +67,8 @@ class GpuGraphRunner {
       : executor_(executor), device_(device), inputs_(std::move(inputs)),
         outputs_(std::move(outputs)) {}
 
-  // Waits for every input of the step (helping `pool`, which may be null, meanwhile).
-  absl::Status ReceiveInputs(Rendezvous* rendezvous, ThreadPool* pool,
-                             std::vector<Tensor>* inputs) const;
+  // Waits for every input of the step (blocking this thread; it runs no pool tasks).
+  absl::Status ReceiveInputs(Rendezvous* rendezvous, std::vector<Tensor>* inputs) const;
   // Runs the executor on `inputs` through a private rendezvous; `outputs` gets its results.
   absl::Status RunExecutor(const Executor::StepArgs& args, const std::vector<Tensor>& inputs,
                            std::vector<Tensor>* outputs) const;

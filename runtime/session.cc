@@ -87,11 +87,11 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
 }
 
 // One step of a partitioned plan: every partition's executor runs with the same call frame
-// and a fresh rendezvous. The calling thread runs the first partition; the inter-op pool (or,
-// with none, one thread per partition) the others -- a partition waiting for a _Recv holds no
-// thread, and the caller helps with queued pool work while it waits. The first partition to
-// fail aborts the rendezvous, so the others' pending receives fail and they finish too; the
-// step returns that first error.
+// and a fresh rendezvous. The calling thread runs the first partition without a CUDA-graph
+// runner (see below); the inter-op pool (or, with none, one thread per partition) the others
+// -- a partition waiting for a _Recv holds no thread, and the caller helps with queued pool
+// work while it waits. The first partition to fail aborts the rendezvous, so the others'
+// pending receives fail and they finish too; the step returns that first error.
 absl::Status RunPartitions(const ExecutablePlan& plan, const Executor::StepArgs& base,
                            RunMetadata* metadata) {
   const int n = static_cast<int>(plan.partitions.size());
@@ -118,12 +118,20 @@ absl::Status RunPartitions(const ExecutablePlan& plan, const Executor::StepArgs&
       if (!s.ok()) rendezvous.StartAbort(s);
     }
   } step{plan, args, rendezvous};
+  // The calling thread runs a partition without a CUDA-graph runner. A runner's wait for its
+  // inputs blocks its thread without helping the pool (gpu_graph_runner.cc), so it must not sit
+  // under the loop below that helps: that loop could be the only one left to run the CPU
+  // partition sending those inputs. Scheduled, the runner is either taken by a worker or run by
+  // a helping thread on top of a wait that needs nothing from the runner's own frame.
+  int first = 0;
+  while (first < n - 1 && plan.partitions[first].gpu_runner != nullptr) ++first;
   std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&step.mu);
     step.running = n - 1;
   }
-  for (int p = 1; p < n; ++p) {
+  for (int p = 0; p < n; ++p) {
+    if (p == first) continue;
     auto task = [s = &step, p] {
       s->RunPartition(p);
       absl::MutexLock lock(&s->mu);
@@ -135,7 +143,7 @@ absl::Status RunPartitions(const ExecutablePlan& plan, const Executor::StepArgs&
       threads.emplace_back(task);
     }
   }
-  step.RunPartition(0);
+  step.RunPartition(first);
   auto others_done = [&step] {
     absl::MutexLock lock(&step.mu);
     return step.running == 0;
@@ -356,6 +364,19 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
     if (gpu_ != nullptr && name == gpu_->name()) return gpu_.get();
     return cpu_.get();
   };
+  // GPU kernels are created inside a GPU step (GpuDevice::BeginStep): their construction
+  // enqueues work on the compute stream and waits for it (Const uploads its value), which must
+  // not happen while another step captures a CUDA graph -- the upload would be recorded into
+  // that graph instead of running, and the wait would invalidate the capture and fail this
+  // compile. BeginStep waits until no capture holds the device; no step is held here yet.
+  auto create_executor = [this](std::unique_ptr<Graph> g, Device* device) {
+    const bool on_gpu = gpu_ != nullptr && device == gpu_.get();
+    if (on_gpu) gpu_->BeginStep();
+    absl::StatusOr<std::unique_ptr<Executor>> created =
+        Executor::Create(std::move(g), device, DefaultKernelRegistry());
+    if (on_gpu) gpu_->EndStep();
+    return created;
+  };
   PlacementOptions placement;
   placement.allow_soft_placement = options_.allow_soft_placement;
   if (auto s = PlaceNodes(*graph, devices, DefaultKernelRegistry(), placement); !s.ok()) return s;
@@ -372,7 +393,7 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
       Device* device = executor_device(part.device);
       if (device == gpu_.get()) plan->gpu = gpu_.get();
       absl::StatusOr<std::unique_ptr<Executor>> executor =
-          Executor::Create(std::move(part.graph), device, DefaultKernelRegistry());
+          create_executor(std::move(part.graph), device);
       if (!executor.ok()) return executor.status();
       plan->partitions.push_back({part.device, *std::move(executor), nullptr});
     }
@@ -395,8 +416,7 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
     device = executor_device(nodes.front()->assigned_device());
   }
   if (device == gpu_.get()) plan->gpu = gpu_.get();
-  absl::StatusOr<std::unique_ptr<Executor>> executor =
-      Executor::Create(std::move(graph), device, DefaultKernelRegistry());
+  absl::StatusOr<std::unique_ptr<Executor>> executor = create_executor(std::move(graph), device);
   if (!executor.ok()) return executor.status();
   plan->executor = *std::move(executor);
   return std::shared_ptr<const ExecutablePlan>(std::move(plan));
@@ -518,11 +538,18 @@ absl::Status Session::Run(const RunOptions& run_options,
   }
   struct StepEnd {
     Session* session;
+    std::shared_ptr<const ResolvedCall>* call;
+    std::shared_ptr<ThreadPool>* pool;
     ~StepEnd() {
+      // This step's references go before it stops counting: after Close, this may be the
+      // plan's last one, and the plan (executors, device Consts, CUDA graphs) must be gone
+      // before Close returns and the session (its GpuDevice above all) can be destroyed.
+      call->reset();
+      pool->reset();
       absl::MutexLock lock(&session->mu_);
       --session->active_steps_;
     }
-  } step_end{this};
+  } step_end{this, &call, &pool};
   if (call == nullptr || !call->Matches(feeds, fetches, targets)) {
     absl::StatusOr<std::shared_ptr<const ResolvedCall>> resolved = ResolveCall(feeds, fetches, targets);
     if (!resolved.ok()) return resolved.status();

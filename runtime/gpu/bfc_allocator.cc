@@ -171,7 +171,7 @@ bool BfcAllocator::Extend(size_t rounded) {
   return true;
 }
 
-void* BfcAllocator::AllocateRaw(size_t bytes) {
+void* BfcAllocator::AllocateRaw(size_t bytes, bool may_release_regions) {
   size_t rounded = RoundedBytes(bytes);
   absl::MutexLock lock(&mu_);
   if (rounded == 0 || rounded > memory_limit_) {
@@ -180,7 +180,8 @@ void* BfcAllocator::AllocateRaw(size_t bytes) {
   }
   ChunkHandle h = FindFreeChunk(rounded);
   if (h == kNoChunk && Extend(rounded)) h = FindFreeChunk(rounded);
-  if (h == kNoChunk && ReleaseFreeRegionsLocked() > 0 && Extend(rounded)) {
+  if (h == kNoChunk && may_release_regions && ReleaseFreeRegionsLocked() > 0 &&
+      Extend(rounded)) {
     h = FindFreeChunk(rounded);
   }
   if (h == kNoChunk) {

@@ -95,8 +95,11 @@ class BfcAllocator {
   BfcAllocator& operator=(const BfcAllocator&) = delete;
 
   // Returns a 256-byte-aligned block of at least `bytes` (0 is allowed and gets a block of
-  // 256), or nullptr when the memory limit or the sub-allocator says no.
-  void* AllocateRaw(size_t bytes);
+  // 256), or nullptr when the memory limit or the sub-allocator says no. With
+  // `may_release_regions` false, a failing request does not give wholly free regions back to
+  // the sub-allocator to retry (the GPU device while it captures a CUDA graph, where cudaFree
+  // must not be called).
+  void* AllocateRaw(size_t bytes, bool may_release_regions = true);
   // `ptr` must come from AllocateRaw of this allocator; nullptr is ignored. A pointer this
   // allocator does not hold is reported on stderr and ignored (no crash, no corruption).
   void DeallocateRaw(void* ptr);

@@ -49,17 +49,24 @@ absl::Status CheckCopyArgs(const char* what, const void* src, const void* dst, s
 
 }  // namespace
 
-// The device BFC as an Allocator. While the device captures a CUDA graph, freed blocks are held
-// instead of returned: the captured work will write them again at every replay, so nothing else
-// may get them until the graph goes (GpuGraph's destructor returns them).
+// A BFC of the device as an Allocator. With `hold_frees` (device memory), while the device
+// captures a CUDA graph, freed blocks are held instead of returned: the captured work will
+// write them again at every replay, so nothing else may get them until the graph goes
+// (GpuGraph's destructor returns them). Pinned host memory is not held: the graph's staging
+// buffers stay alive with it (gpu_graph_runner.cc).
 class GpuDevice::DeviceAllocator : public Allocator {
  public:
-  DeviceAllocator(BfcAllocator* bfc, const std::atomic<bool>* capturing)
-      : bfc_(bfc), capturing_(capturing) {}
+  DeviceAllocator(BfcAllocator* bfc, const std::atomic<bool>* capturing, bool hold_frees)
+      : bfc_(bfc), capturing_(capturing), hold_frees_(hold_frees) {}
   std::string Name() const override { return bfc_->name(); }
-  void* Allocate(size_t bytes) override { return bfc_->AllocateRaw(bytes); }
+  // While capturing, a failed request does not give free regions back (cudaFree,
+  // cudaFreeHost) to retry: those are not allowed during a stream capture (cudaMalloc and
+  // cudaHostAlloc are, in the relaxed mode used).
+  void* Allocate(size_t bytes) override {
+    return bfc_->AllocateRaw(bytes, !capturing_->load(std::memory_order_acquire));
+  }
   void Deallocate(void* ptr, size_t bytes) override {
-    if (ptr != nullptr && capturing_->load(std::memory_order_acquire)) {
+    if (hold_frees_ && ptr != nullptr && capturing_->load(std::memory_order_acquire)) {
       absl::MutexLock lock(&mu_);
       held_.push_back(ptr);
       held_bytes_ += bytes;
@@ -79,12 +86,14 @@ class GpuDevice::DeviceAllocator : public Allocator {
  private:
   BfcAllocator* bfc_;
   const std::atomic<bool>* capturing_;
+  const bool hold_frees_;
   absl::Mutex mu_;
   std::vector<void*> held_ ABSL_GUARDED_BY(mu_);
   size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 Allocator* GpuDevice::allocator() { return device_allocator_.get(); }
+Allocator* GpuDevice::host_allocator() { return host_allocator_.get(); }
 
 void GpuDevice::BeginStep() {
   absl::MutexLock lock(&step_mu_);
@@ -314,8 +323,10 @@ absl::Status GpuDevice::Init() {
   host_options.initial_region_bytes = std::min<size_t>(options_.initial_region_bytes, 16 << 20);
   host_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaPinnedHostSubAllocator>(),
                                              host_options, "gpu_host_bfc");
-  device_allocator_ = std::make_unique<DeviceAllocator>(device_bfc_.get(), &capturing_);
-  host_allocator_ = std::make_unique<BfcAllocatorAdapter>(host_bfc_.get());
+  device_allocator_ =
+      std::make_unique<DeviceAllocator>(device_bfc_.get(), &capturing_, /*hold_frees=*/true);
+  host_allocator_ =
+      std::make_unique<DeviceAllocator>(host_bfc_.get(), &capturing_, /*hold_frees=*/false);
 
   // Non-blocking: no implicit synchronization with the legacy default stream, which other
   // libraries in the process may use.
@@ -427,13 +438,13 @@ absl::Status GpuDevice::CopyHostToDevice(const void* host, void* device, size_t 
                       absl::StrCat(name(), ": cudaMemcpyAsync(host to device, ", bytes, " bytes)"));
   }
   if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kHostToDevice); !s.ok()) return s;
-  if (absl::Status s = CudaStatus(
-          cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d_stream_),
-          absl::StrCat(name(), ": cudaMemcpyAsync(host to device, ", bytes, " bytes)"));
-      !s.ok()) {
-    return s;
-  }
-  return OrderStreams(Stream::kHostToDevice, Stream::kCompute);
+  absl::Status copied = CudaStatus(
+      cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, h2d_stream_),
+      absl::StrCat(name(), ": cudaMemcpyAsync(host to device, ", bytes, " bytes)"));
+  // Join back even when the copy failed: while capturing, the wait above forked the copy
+  // stream into the capture, and a fork never joined leaves it capturing after EndCapture.
+  absl::Status joined = OrderStreams(Stream::kHostToDevice, Stream::kCompute);
+  return copied.ok() ? joined : copied;
 }
 
 absl::Status GpuDevice::CopyDeviceToHost(const void* device, void* host, size_t bytes) {
@@ -445,13 +456,12 @@ absl::Status GpuDevice::CopyDeviceToHost(const void* device, void* host, size_t 
                       absl::StrCat(name(), ": cudaMemcpyAsync(device to host, ", bytes, " bytes)"));
   }
   if (absl::Status s = OrderStreams(Stream::kCompute, Stream::kDeviceToHost); !s.ok()) return s;
-  if (absl::Status s = CudaStatus(
-          cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h_stream_),
-          absl::StrCat(name(), ": cudaMemcpyAsync(device to host, ", bytes, " bytes)"));
-      !s.ok()) {
-    return s;
-  }
-  return OrderStreams(Stream::kDeviceToHost, Stream::kCompute);
+  absl::Status copied = CudaStatus(
+      cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, d2h_stream_),
+      absl::StrCat(name(), ": cudaMemcpyAsync(device to host, ", bytes, " bytes)"));
+  // Join back even when the copy failed (see CopyHostToDevice).
+  absl::Status joined = OrderStreams(Stream::kDeviceToHost, Stream::kCompute);
+  return copied.ok() ? joined : copied;
 }
 
 absl::Status GpuDevice::CopyDeviceToDevice(const void* src, void* dst, size_t bytes) {
@@ -544,9 +554,18 @@ absl::Status GpuGraph::Launch() {
 }
 
 GpuGraph::~GpuGraph() {
-  // A replay may still run: the held memory goes back only after the stream is idle.
-  if (absl::Status s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) {
-    ABSL_RAW_LOG(ERROR, "%s", std::string(s.message()).c_str());
+  // A replay may still run: the held memory goes back only after the stream is idle. Under
+  // the launch mutex, so that no capture begins meanwhile: a plan may be dropped (LRU, Close)
+  // while another step captures, and cudaStreamSynchronize on a capturing stream is illegal
+  // (it would invalidate that capture). While a capture runs, no replay can be in flight: the
+  // capturing step holds the device alone and synchronized the stream before it began.
+  {
+    absl::MutexLock lock(&device_->launch_mutex());
+    if (!device_->capturing()) {
+      if (absl::Status s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) {
+        ABSL_RAW_LOG(ERROR, "%s", std::string(s.message()).c_str());
+      }
+    }
   }
   if (exec_ != nullptr) (void)cudaGraphExecDestroy(exec_);
   for (void* p : held_) device_->device_bfc()->DeallocateRaw(p);

@@ -141,7 +141,7 @@ class GpuDevice : public Device {
   // Device memory: pointers must never be dereferenced on the host.
   Allocator* allocator() override;
   // Pinned (page-locked) host memory for feeds and fetches; ordinary host memory for the CPU.
-  Allocator* host_allocator() { return host_allocator_.get(); }
+  Allocator* host_allocator();
   // GPU kernels are enqueued, not run by host threads.
   int intra_op_threads() const override { return 1; }
 
@@ -228,9 +228,9 @@ class GpuDevice : public Device {
   std::string description_;
   std::unique_ptr<BfcAllocator> device_bfc_;
   std::unique_ptr<BfcAllocator> host_bfc_;
-  class DeviceAllocator;  // the device BFC, holding frees while capturing (gpu_device.cc)
-  std::unique_ptr<DeviceAllocator> device_allocator_;
-  std::unique_ptr<BfcAllocatorAdapter> host_allocator_;
+  class DeviceAllocator;  // a BFC, capture-aware (gpu_device.cc)
+  std::unique_ptr<DeviceAllocator> device_allocator_;  // holds frees while capturing
+  std::unique_ptr<DeviceAllocator> host_allocator_;
   CUstream_st* compute_stream_ = nullptr;
   CUstream_st* h2d_stream_ = nullptr;
   CUstream_st* d2h_stream_ = nullptr;

@@ -193,11 +193,15 @@ class RecvKernel : public AsyncOpKernel {
         return;
       }
       GpuDevice* device = GpuDeviceOf(ctx);
-      absl::MutexLock lock(&device->launch_mutex());
-      // From pageable host memory CUDA returns once it has read the source, so `value` may go
-      // when this callback returns.
-      ctx->SetStatus(device->CopyHostToDevice(value.raw_data(), (*out)->raw_data(),
-                                              value.TotalBytes()));
+      {
+        absl::MutexLock lock(&device->launch_mutex());
+        // From pageable host memory CUDA returns once it has read the source, so `value` may go
+        // when this callback returns.
+        ctx->SetStatus(device->CopyHostToDevice(value.raw_data(), (*out)->raw_data(),
+                                                value.TotalBytes()));
+      }
+      // Only after the launch mutex is released: done() runs the kernels this one made ready
+      // inline on this thread, and each takes the (non-reentrant) launch mutex itself.
       done();
     });
   }

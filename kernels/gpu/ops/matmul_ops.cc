@@ -22,6 +22,9 @@ namespace gpu {
 namespace {
 
 absl::StatusOr<GpuBlas*> DeviceBlas(GpuDevice* device) {
+  // cublasCreate, cublasLtCreate and the workspace's cudaMalloc act on the calling thread's
+  // current device, which a compiling thread has not necessarily set to this one.
+  if (auto s = device->Activate(); !s.ok()) return s;
   GpuStatus created;
   GpuBlas* blas = device->GetOrCreateShared<GpuBlas>("kernels/gpu/ops:GpuBlas", [&] {
     std::unique_ptr<GpuBlas> made;

@@ -241,6 +241,31 @@ TEST_CASE("BfcAllocator: a refusing sub-allocator gets smaller requests, then fr
   RequireInvariants(bfc);
 }
 
+TEST_CASE("BfcAllocator: without may_release_regions a failing request keeps the free regions") {
+  // What the GPU device asks while it captures a CUDA graph, where cudaFree is not allowed.
+  size_t outstanding = 0;
+  BfcAllocator::Options options;
+  options.memory_limit = 64 * kMiB;
+  options.initial_region_bytes = 1 * kMiB;
+  BfcAllocator bfc(std::make_unique<BudgetSubAllocator>(4 * kMiB, &outstanding), options, "b");
+  void* a = bfc.AllocateRaw(1 * kMiB);
+  void* b = bfc.AllocateRaw(3 * kMiB);
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  bfc.DeallocateRaw(a);
+  bfc.DeallocateRaw(b);
+  CHECK(bfc.AllocateRaw(3 * kMiB + 512 * kKiB, /*may_release_regions=*/false) == nullptr);
+  CHECK(bfc.GetStats().num_regions == 2);
+  CHECK(outstanding == 4 * kMiB);
+  RequireInvariants(bfc);
+  // Allowed again, the same request gives the regions back and succeeds.
+  void* c = bfc.AllocateRaw(3 * kMiB + 512 * kKiB);
+  CHECK(c != nullptr);
+  CHECK(bfc.GetStats().num_regions == 1);
+  bfc.DeallocateRaw(c);
+  RequireInvariants(bfc);
+}
+
 TEST_CASE("BfcAllocator: peak, reset and unknown pointers") {
   auto bfc = MakeBfc(16 * kMiB, 1 * kMiB);
   void* a = bfc->AllocateRaw(100 * kKiB);
