@@ -261,7 +261,18 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
   }
   std::vector<Tensor> outputs;
   if (entry != nullptr) {
-    if (auto s = Replay(*entry, inputs, &outputs); !s.ok()) return s;
+    absl::Status replayed = Replay(*entry, inputs, &outputs);
+    if (replayed.ok()) return SendOutputs(rendezvous, std::move(outputs));
+    // A graph that stops launching (say, the driver is out of resources for it) is dropped and
+    // the signature goes back to the executor; a device that fails for good fails there too,
+    // with the executor's error naming the node.
+    {
+      absl::MutexLock lock(&mu_);
+      graphs_.erase(signature);
+      seen_[signature] = -1;
+    }
+    entry.reset();
+    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
     return SendOutputs(rendezvous, std::move(outputs));
   }
   if (seen != 1) {
