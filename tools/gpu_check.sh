@@ -121,7 +121,8 @@ cat > "$out/run.sh" <<'RUN'
 # run.sh - Runs every test binary of this bundle (bin/tests/), then every benchmark
 # (bin/bench/), with the bundle's libraries, CUDA's and cuDNN's on LD_LIBRARY_PATH. Prints one
 # line per binary and a summary; exits non-zero when a binary fails. Logs go to --logs DIR
-# (default: $OUT when set, else the bundle's logs/).
+# (default: $OUT when set, else the bundle's logs/). A test binary gets WEIR_TEST_TIMEOUT
+# seconds (180), a benchmark WEIR_BENCH_TIMEOUT (300); exit 124 means it ran out of time.
 set -uo pipefail
 bundle="$(cd "$(dirname "$0")" && pwd)"
 logs="${OUT:-$bundle/logs}"
@@ -146,7 +147,8 @@ for bin in "$here"/bin/tests/*; do
   name=$(basename "$bin")
   log="$logs/$name.log"
   start=$(date +%s.%N)
-  timeout 900 "$bin" > "$log" 2>&1
+  # Device time is scarce (minutes per session): a hung binary must not take all of it.
+  timeout "${WEIR_TEST_TIMEOUT:-180}" "$bin" > "$log" 2>&1
   rc=$?
   secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
   skipped=$(grep -c "SKIPPED: no GPU" "$log")
@@ -173,7 +175,7 @@ for bin in "$here"/bin/bench/*; do
   [ -x "$bin" ] || continue
   name=$(basename "$bin")
   echo "== benchmark $name"
-  timeout 900 "$bin" 2>&1 | tee "$logs/$name.log"
+  timeout "${WEIR_BENCH_TIMEOUT:-300}" "$bin" 2>&1 | tee "$logs/$name.log"
   rc=${PIPESTATUS[0]}
   if [ $rc = 0 ]; then bin_ok=$((bin_ok + 1)); else
     bin_failed=$((bin_failed + 1)); echo "FAIL benchmark $name (exit $rc)"; fi
