@@ -184,6 +184,15 @@ class Folder {
       input_bytes += static_cast<int64_t>(inputs.back().TotalBytes());
     }
 
+    // An output shape inference already knows to be over the cap is not computed at all: two
+    // 4096x4096 Consts into a MatMul would otherwise cost seconds of CPU at compile time only
+    // for the 64 MiB result to be thrown away.
+    for (int i = 0; i < node->num_outputs(); ++i) {
+      const PartialShape& shape = node->output_shape(i);
+      if (!shape.IsFullyDefined()) continue;
+      const int64_t size = DataTypeSize(BaseType(node->output_type(i)));
+      if (size > 0 && shape.num_elements() > options_.max_tensor_bytes / size) return false;
+    }
     absl::StatusOr<std::unique_ptr<OpKernel>> kernel =
         CreateKernel(DefaultKernelRegistry(), *node, &device_);
     if (!kernel.ok()) return false;
