@@ -275,7 +275,7 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
   // out in memory (NHWC: channels innermost).
   st = DnnStatus(cudnnSetTensor4dDescriptor(plan->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
                                             Int(p.batch), Int(p.in_c), Int(xh), Int(xw)),
-                 "describing the convolution input");
+                 "cudnnSetTensor4dDescriptor (convolution input)");
   if (!st.ok()) return st;
   st = DnnStatus(cudnnCreateFilterDescriptor(&plan->w), "cudnnCreateFilterDescriptor");
   if (!st.ok()) return st;
@@ -283,7 +283,7 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
   st = DnnStatus(
       cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, Int(p.out_c),
                                  Int(p.in_c / p.groups), Int(p.filter_h), Int(p.filter_w)),
-      "describing the convolution filter");
+      "cudnnSetFilter4dDescriptor (convolution filter)");
   if (!st.ok()) return st;
   st = DnnStatus(cudnnCreateConvolutionDescriptor(&plan->conv), "cudnnCreateConvolutionDescriptor");
   if (!st.ok()) return st;
@@ -292,7 +292,7 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
       cudnnSetConvolution2dDescriptor(plan->conv, Int(sh.common), Int(sw.common), Int(p.stride_h),
                                       Int(p.stride_w), Int(p.dilation_h), Int(p.dilation_w),
                                       CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-      "describing the convolution");
+      "cudnnSetConvolution2dDescriptor");
   if (!st.ok()) return st;
   st = DnnStatus(cudnnSetConvolutionGroupCount(plan->conv, Int(p.groups)),
                  "cudnnSetConvolutionGroupCount");
@@ -315,7 +315,7 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
   if (!st.ok()) return st;
   st = DnnStatus(cudnnSetTensor4dDescriptor(plan->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
                                             Int(p.batch), Int(p.out_c), Int(p.out_h), Int(p.out_w)),
-                 "describing the convolution output");
+                 "cudnnSetTensor4dDescriptor (convolution output)");
   if (!st.ok()) return st;
 
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT] = {};
@@ -330,10 +330,12 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
     if (r.status != CUDNN_STATUS_SUCCESS) continue;
     // Without TF32 only FMA kernels are acceptable; an algorithm the heuristic reports under a
     // tensor-op math type would round the inputs.
-    if (!p.allow_tf32 && (r.mathType == CUDNN_TENSOR_OP_MATH ||
-                          r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)) {
-      continue;
-    }
+    if (!p.allow_tf32 && r.mathType == CUDNN_TENSOR_OP_MATH) continue;
+    // Never CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, not even with allow_tf32: it lets cuDNN
+    // down-convert float32 data to FP16 for the tensor cores (cuDNN 7.2's FP32-data tensor
+    // ops), so values past 65504 become inf and small ones flush; allow_tf32 permits TF32
+    // only (DEFAULT_MATH / TENSOR_OP_MATH on float data).
+    if (r.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
     const cudnnMathType_t algo_math = p.allow_tf32 ? r.mathType : CUDNN_FMA_MATH;
     if (cudnnSetConvolutionMathType(plan->conv, algo_math) != CUDNN_STATUS_SUCCESS) continue;
     plan->math_set = algo_math;
@@ -386,14 +388,14 @@ GpuStatus BuildPoolPlan(const PoolParams& p, PoolPlan* plan) {
   if (!st.ok()) return st;
   st = DnnStatus(cudnnSetTensor4dDescriptor(plan->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT,
                                             Int(p.batch), Int(p.channels), Int(xh), Int(xw)),
-                 "describing the pooling input");
+                 "cudnnSetTensor4dDescriptor (pooling input)");
   if (!st.ok()) return st;
   st = DnnStatus(cudnnCreateTensorDescriptor(&plan->y), "cudnnCreateTensorDescriptor");
   if (!st.ok()) return st;
   st = DnnStatus(
       cudnnSetTensor4dDescriptor(plan->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, Int(p.batch),
                                  Int(p.channels), Int(p.out_h), Int(p.out_w)),
-      "describing the pooling output");
+      "cudnnSetTensor4dDescriptor (pooling output)");
   if (!st.ok()) return st;
   st = DnnStatus(cudnnCreatePoolingDescriptor(&plan->pool), "cudnnCreatePoolingDescriptor");
   if (!st.ok()) return st;
@@ -408,7 +410,7 @@ GpuStatus BuildPoolPlan(const PoolParams& p, PoolPlan* plan) {
   st = DnnStatus(cudnnSetPooling2dDescriptor(plan->pool, mode, CUDNN_NOT_PROPAGATE_NAN,
                                              Int(p.window_h), Int(p.window_w), Int(sh.common),
                                              Int(sw.common), Int(p.stride_h), Int(p.stride_w)),
-                 "describing the pooling");
+                 "cudnnSetPooling2dDescriptor");
   if (!st.ok()) return st;
   int n = 0, c = 0, h = 0, w = 0;
   st = DnnStatus(cudnnGetPooling2dForwardOutputDim(plan->pool, plan->x, &n, &c, &h, &w),
@@ -527,7 +529,12 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
       ++plan.current;
       continue;
     }
-    return DnnStatus(status, "cudnnConvolutionForward");
+    if (status == CUDNN_STATUS_SUCCESS) return GpuStatus::Ok();
+    // Which algorithm and shape failed: what a GPU session needs to reproduce it.
+    const std::string what = "cudnnConvolutionForward (algo " +
+                             std::to_string(static_cast<int>(c.algo)) + ", math type " +
+                             std::to_string(static_cast<int>(c.math)) + ") for " + DescribeConv(p);
+    return DnnStatus(status, what.c_str());
   }
   return GpuStatus::Error(DescribeConv(p) + ": no cuDNN algorithm is left to run it");
 }

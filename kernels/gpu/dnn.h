@@ -17,7 +17,8 @@
 //
 // Precision: TF32 is off unless ConvParams::allow_tf32. cuDNN's CUDNN_DEFAULT_MATH permits
 // TF32 tensor cores on Ampere and later, so "off" is CUDNN_FMA_MATH; "on" is
-// CUDNN_DEFAULT_MATH.
+// CUDNN_DEFAULT_MATH (or the heuristic's CUDNN_TENSOR_OP_MATH), never
+// CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, which may round float32 data to FP16.
 //
 // No Abseil or cuDNN types here (callers compile without either); the cuDNN handle and plans
 // are opaque. Without cuDNN in the build (WEIR_HAVE_CUDNN undefined) Create fails.

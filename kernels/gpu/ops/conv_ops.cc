@@ -405,7 +405,8 @@ class ConvKernel : public OpKernel {
     if (f_out % p->groups != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("input 1 (filter) has shape ", filter.shape().ToString(),
-                       ", expected dimension 3 to be a multiple of the group count ", p->groups));
+                       ", expected dimension 3 to be a multiple of the number of groups ",
+                       p->groups));  // the CPU kernel's words (onednn_conv.cc)
     }
     p->out_c = f_out;
     return absl::OkStatus();
