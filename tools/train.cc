@@ -19,14 +19,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "builder/gradients.h"
-#include "builder/ops.h"
-#include "builder/optimizers.h"
-#include "builder/variables.h"
 #include "graph/graph_io.h"
 #include "runtime/session.h"
 #include "tools/cli.h"
 #include "tools/npy.h"
+#include "tools/seed_model.h"
 #include "training/checkpoint.h"
 #include "training/fashion_mnist.h"
 #include "training/freeze.h"
@@ -129,53 +126,22 @@ absl::StatusOr<Dataset> LoadSplit(const std::string& dir, const std::string& pre
   return d;
 }
 
-// The node names the rest of the job uses.
-constexpr char kInput[] = "x";
-constexpr char kLabels[] = "labels";
-constexpr char kProbs[] = "probs";
-constexpr char kLoss[] = "loss";
-constexpr char kAccuracy[] = "accuracy";
-constexpr char kTrainOp[] = "train";
-constexpr char kInit[] = "init";
+// The node names the rest of the job uses (tools/seed_model.h builds the graph).
+using seed_model::kAccuracy;
+using seed_model::kInit;
+using seed_model::kInput;
+using seed_model::kLabels;
+using seed_model::kLoss;
+using seed_model::kProbs;
+using seed_model::kTrainOp;
 
 absl::StatusOr<GraphDef> BuildModel(const TrainFlags& f) {
-  Scope s = Scope::NewRootScope();
-  s.SetGraphSeed(f.seed);
-  auto x = ops::Placeholder(s.WithOpName(kInput), DT_FLOAT, {-1, 784});
-  auto labels = ops::Placeholder(s.WithOpName(kLabels), DT_INT32, {-1});
-  auto dense = [&](const Scope& scope, const Output& in, int64_t fan_in, int64_t fan_out) {
-    VariableRecord w = ops::Variable(scope.WithOpName("kernel"), {fan_in, fan_out}, DT_FLOAT,
-                                     init::GlorotUniform());
-    VariableRecord b = ops::Variable(scope.WithOpName("bias"), {fan_out}, DT_FLOAT, init::Zeros());
-    return ops::BiasAdd(scope.WithOpName("BiasAdd"),
-                        ops::MatMul(scope.WithOpName("MatMul"), in, w.value), b.value);
-  };
-  Scope hidden = s.NewSubScope("dense");
-  auto h = ops::Relu(hidden.WithOpName("Relu"), dense(hidden, x, 784, f.hidden));
-  auto logits = dense(s.NewSubScope("logits"), h, f.hidden, 10);
-  ops::Softmax(s.WithOpName(kProbs), logits);
-  auto xent = ops::SparseSoftmaxCrossEntropyWithLogits(s.WithOpName("xent"), logits, labels);
-  auto loss = ops::Mean(s.WithOpName(kLoss), xent.loss, ops::Const(s.WithOpName("batch_axis"), 0));
-  auto predicted = ops::ArgMax(s.WithOpName("predicted"), logits,
-                               ops::Const(s.WithOpName("class_axis"), 1), DT_INT32);
-  auto correct = ops::Cast(s.WithOpName("correct"), ops::Equal(s.WithOpName("is_correct"), predicted, labels),
-                           DT_FLOAT);
-  ops::Mean(s.WithOpName(kAccuracy), correct, ops::Const(s.WithOpName("accuracy_axis"), 0));
-
-  std::unique_ptr<ops::Optimizer> optimizer;
-  if (f.optimizer == "adam") {
-    optimizer = std::make_unique<ops::AdamOptimizer>(f.learning_rate);
-  } else if (f.optimizer == "momentum") {
-    optimizer = std::make_unique<ops::MomentumOptimizer>(f.learning_rate, 0.9);
-  } else {
-    optimizer = std::make_unique<ops::GradientDescentOptimizer>(f.learning_rate);
-  }
-  absl::StatusOr<Operation> train = optimizer->Minimize(s.WithOpName(kTrainOp), loss);
-  if (!train.ok()) return train.status();
-  ops::GlobalVariablesInitializer(s.WithOpName(kInit));
-  GraphDef graph;
-  if (auto st = s.ToGraphDef(&graph); !st.ok()) return st;
-  return graph;
+  seed_model::Options options;
+  options.hidden = f.hidden;
+  options.learning_rate = f.learning_rate;
+  options.seed = f.seed;
+  options.optimizer = f.optimizer;
+  return seed_model::Build(options);
 }
 
 // Copies rows `order[begin, begin + n)` of a dataset into batch tensors.

@@ -12,16 +12,24 @@
 //   gemm_4096         MatMul of two 4096x4096 float Consts; a [1,1] Slice of the product is
 //                     fetched, so the copy back is 4 bytes. Compared with cublasSgemm on the same
 //                     shapes in this process (cudaEvent timing; TF32 as in the session).
+//   train_step        one training step of the seed model (tools/seed_model.h: 784 -> Dense(64,
+//                     ReLU) -> Dense(10), sparse softmax cross-entropy, Adam; static batch 128):
+//                     Run of the train op with the loss fetched. Forward and backward on the GPU,
+//                     the variables and Adam's updates on the CPU (weights go over and gradients
+//                     come back every step). Checked: the losses of the first 5 steps against a
+//                     CPU-only session's on the same batch.
 //
-// Timing: the first Run (compile) is reported as first_run_ms, then warm-up Runs, then `repeats`
-// measurements of `runs` back-to-back Runs each (steady_clock); median_us is the median over the
-// repeats of the mean time per Run, min_us/max_us the extremes of those means.
+// Timing: the first Run (compile) is reported as first_run_ms (train_step: its first step), then
+// warm-up Runs, then `repeats` measurements of `runs` back-to-back Runs each (steady_clock);
+// median_us is the median over the repeats of the mean time per Run, min_us/max_us the extremes
+// of those means.
 //
 // Usage: gpu_bench [--runs N] [--repeats R] [--only a,b] [--tf32] [--inter-op N]
 //                  [--no-graph-capture] [--cpu]
-//   --runs N       Runs per measurement (default 1000 for the MLPs, 100 add_chain, 20 gemm_4096)
+//   --runs N       Runs per measurement (default 1000 for the MLPs, 100 add_chain, 20 gemm_4096,
+//                  500 train_step)
 //   --repeats R    measurements per workload (default 7)
-//   --only a,b     a subset of mlp_b1, mlp_b256, add_chain, gemm_4096
+//   --only a,b     a subset of mlp_b1, mlp_b256, add_chain, gemm_4096, train_step
 //   --tf32         GpuOptions::allow_tf32 (and TF32 for the cuBLAS reference)
 //   --inter-op N   SessionOptions::inter_op_threads (default 0: one per core)
 //   --no-graph-capture  SessionOptions::gpu_graph_capture off (CUDA-graph replay is on by
@@ -55,6 +63,7 @@
 #include "runtime/gpu/gpu_device.h"
 #include "runtime/session.h"
 #include "runtime/tensor.h"
+#include "tools/seed_model.h"
 
 #ifdef WEIR_HAVE_CUDA
 #include <cublas_v2.h>
@@ -66,7 +75,8 @@
 namespace weir {
 namespace {
 
-constexpr const char* kWorkloads[] = {"mlp_b1", "mlp_b256", "add_chain", "gemm_4096"};
+constexpr const char* kWorkloads[] = {"mlp_b1", "mlp_b256", "add_chain", "gemm_4096",
+                                      "train_step"};
 
 struct Flags {
   int runs = 0;  // 0: each workload's default
@@ -111,13 +121,11 @@ std::vector<float> RandomFloats(size_t n, float limit, uint32_t seed) {
   return v;
 }
 
-// A session on the graph built in `scope`, with the bench's options; `placement` (if not null)
-// collects the placement log lines of every plan compiled.
-absl::StatusOr<std::unique_ptr<Session>> MakeSession(const Scope& scope, const Flags& flags,
+// A session on `def`, with the bench's options; `placement` (if not null) collects the
+// placement log lines of every plan compiled.
+absl::StatusOr<std::unique_ptr<Session>> MakeSession(const GraphDef& def, const Flags& flags,
                                                      bool use_gpu,
                                                      std::vector<std::string>* placement) {
-  GraphDef def;
-  if (absl::Status s = scope.ToGraphDef(&def); !s.ok()) return s;
   SessionOptions options;
   options.num_gpu_devices = use_gpu && !flags.cpu ? -1 : 0;
   options.gpu_options.allow_tf32 = flags.tf32;
@@ -129,7 +137,18 @@ absl::StatusOr<std::unique_ptr<Session>> MakeSession(const Scope& scope, const F
   return Session::Create(def, options);
 }
 
-// "gpu_nodes=G/N" and, when real ops (not plumbing) landed on the CPU, "cpu_ops=A,B".
+// A session on the graph built in `scope`.
+absl::StatusOr<std::unique_ptr<Session>> MakeSession(const Scope& scope, const Flags& flags,
+                                                     bool use_gpu,
+                                                     std::vector<std::string>* placement) {
+  GraphDef def;
+  if (absl::Status s = scope.ToGraphDef(&def); !s.ok()) return s;
+  return MakeSession(def, flags, use_gpu, placement);
+}
+
+// "gpu_nodes=G/N" and, when real ops landed on the CPU, "cpu_ops=A,B". Not counted as real:
+// plumbing (_Arg, _Retval, Placeholder, Const, NoOp) and what stays on the CPU by design in a
+// training step (resource variables and their optimizer updates have no GPU kernels).
 std::string PlacementFields(const std::vector<std::string>& lines) {
   int gpu = 0;
   std::set<std::string> cpu_ops;
@@ -142,8 +161,11 @@ std::string PlacementFields(const std::vector<std::string>& lines) {
     const size_t close = line.find("):", open == std::string::npos ? 0 : open);
     if (open == std::string::npos || close == std::string::npos) continue;
     const std::string op = line.substr(open + 3, close - open - 3);
-    const bool plumbing =
-        op.empty() || (op[0] == '_' && op.rfind("_Fused", 0) != 0) || op == "Placeholder";
+    static const std::set<std::string> kNotReal = {
+        "Placeholder", "Const", "NoOp", "VarHandleOp", "ReadVariableOp", "AssignVariableOp",
+        "AssignAddVariableOp", "AssignSubVariableOp"};
+    const bool plumbing = op.empty() || (op[0] == '_' && op.rfind("_Fused", 0) != 0) ||
+                          kNotReal.count(op) != 0 || op.rfind("ResourceApply", 0) == 0;
     if (!plumbing) cpu_ops.insert(op);
   }
   std::string out = absl::StrCat("gpu_nodes=", gpu, "/", lines.size());
@@ -151,25 +173,26 @@ std::string PlacementFields(const std::vector<std::string>& lines) {
   return out;
 }
 
-// Steady-state timing of session->Run with fixed feeds and fetches: the first Run's
+// Steady-state timing of session->Run with fixed feeds, fetches and targets: the first Run's
 // milliseconds in *first_run_ms, then `warmup` Runs, then `repeats` batches of `runs` Runs.
 absl::StatusOr<Timing> TimeRuns(Session* session,
                                 const std::vector<std::pair<std::string, Tensor>>& feeds,
                                 const std::vector<std::string>& fetches, int runs, int repeats,
-                                double* first_run_ms, std::vector<Tensor>* outputs) {
+                                double* first_run_ms, std::vector<Tensor>* outputs,
+                                const std::vector<std::string>& targets = {}) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point first = Clock::now();
-  if (absl::Status s = session->Run(feeds, fetches, {}, outputs); !s.ok()) return s;
+  if (absl::Status s = session->Run(feeds, fetches, targets, outputs); !s.ok()) return s;
   *first_run_ms = std::chrono::duration<double, std::milli>(Clock::now() - first).count();
   const int warmup = std::max(3, runs / 10);
   for (int i = 0; i < warmup; ++i) {
-    if (absl::Status s = session->Run(feeds, fetches, {}, outputs); !s.ok()) return s;
+    if (absl::Status s = session->Run(feeds, fetches, targets, outputs); !s.ok()) return s;
   }
   std::vector<double> per_run_us;
   for (int r = 0; r < repeats; ++r) {
     const Clock::time_point start = Clock::now();
     for (int i = 0; i < runs; ++i) {
-      if (absl::Status s = session->Run(feeds, fetches, {}, outputs); !s.ok()) return s;
+      if (absl::Status s = session->Run(feeds, fetches, targets, outputs); !s.ok()) return s;
     }
     per_run_us.push_back(
         std::chrono::duration<double, std::micro>(Clock::now() - start).count() / runs);
@@ -300,6 +323,75 @@ absl::Status RunAddChain(const Flags& flags, bool* mismatch) {
               Fmt(kTargetUsPerOp).c_str(), Fmt(t->median_us / kOps / kTargetUsPerOp).c_str(),
               Fmt(t->min_us).c_str(), Fmt(t->max_us).c_str(), kOps, runs, flags.repeats,
               Fmt(first_run_ms, 1).c_str(), PlacementFields(placement).c_str(),
+              CheckField(err, flags, mismatch).c_str(), SettingsFields(flags).c_str());
+  return absl::OkStatus();
+}
+
+// The seed model's training step: see the file comment. The check comes first, on fresh
+// variables (the initializer's random ops draw new values on every run, so the two sessions
+// agree only on their first init); the timed steps then go on training the same batch.
+absl::Status RunTrainStep(const Flags& flags, bool* mismatch) {
+  constexpr double kTargetUs = 200;
+  constexpr int64_t kBatch = 128;
+  constexpr int kCheckSteps = 5;
+  seed_model::Options model;
+  model.batch_size = kBatch;
+  model.seed = 42;
+  absl::StatusOr<GraphDef> def = seed_model::Build(model);
+  if (!def.ok()) return def.status();
+  std::vector<std::string> placement;
+  absl::StatusOr<std::unique_ptr<Session>> gpu = MakeSession(*def, flags, true, &placement);
+  if (!gpu.ok()) return gpu.status();
+  absl::StatusOr<std::unique_ptr<Session>> cpu = MakeSession(*def, flags, false, nullptr);
+  if (!cpu.ok()) return cpu.status();
+
+  // Pixels in [0, 1) (RandomFloats draws in [-0.5, 0.5)), labels in [0, 10).
+  Tensor x = Tensor::FromVector<float>(RandomFloats(kBatch * 784, 0.5f, 21),
+                                       TensorShape({kBatch, 784}));
+  for (int64_t i = 0; i < x.num_elements(); ++i) x.data<float>()[i] += 0.5f;
+  Tensor labels(DT_INT32, TensorShape({kBatch}));
+  std::mt19937 rng(22);
+  for (int64_t i = 0; i < kBatch; ++i) {
+    labels.data<int32_t>()[i] = static_cast<int32_t>(rng() % 10);
+  }
+  const std::vector<std::pair<std::string, Tensor>> feeds = {{seed_model::kInput, x},
+                                                             {seed_model::kLabels, labels}};
+  const std::vector<std::string> fetches = {seed_model::kLoss};
+  const std::vector<std::string> targets = {seed_model::kTrainOp};
+
+  // The check: both sessions from their first init, the same steps; the largest relative
+  // difference of the losses. The GPU session's first step compiles the step's plan.
+  std::vector<Tensor> out;
+  for (Session* session : {gpu->get(), cpu->get()}) {
+    if (absl::Status st = session->Run({}, {}, {seed_model::kInit}, &out); !st.ok()) return st;
+  }
+  placement.clear();  // keep the step's placement only
+  using Clock = std::chrono::steady_clock;
+  double first_run_ms = 0;
+  double err = 0;
+  for (int step = 0; step < kCheckSteps; ++step) {
+    const Clock::time_point start = Clock::now();
+    if (absl::Status st = (*gpu)->Run(feeds, fetches, targets, &out); !st.ok()) return st;
+    if (step == 0) {
+      first_run_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    }
+    std::vector<Tensor> want;
+    if (absl::Status st = (*cpu)->Run(feeds, fetches, targets, &want); !st.ok()) return st;
+    err = std::max(err, MaxRelError(out.at(0), want.at(0)));
+  }
+  cpu->reset();
+
+  const int runs = flags.runs > 0 ? flags.runs : 500;
+  double unused_first_ms = 0;
+  absl::StatusOr<Timing> t = TimeRuns(gpu->get(), feeds, fetches, runs, flags.repeats,
+                                      &unused_first_ms, &out, targets);
+  if (!t.ok()) return t.status();
+  std::printf("%s train_step median_us=%s target_us=%s vs_target=%s min_us=%s max_us=%s "
+              "runs=%d repeats=%d first_run_ms=%s batch=%d %s %s %s\n",
+              Prefix(flags), Fmt(t->median_us).c_str(), Fmt(kTargetUs, 0).c_str(),
+              Fmt(t->median_us / kTargetUs).c_str(), Fmt(t->min_us).c_str(),
+              Fmt(t->max_us).c_str(), runs, flags.repeats, Fmt(first_run_ms, 1).c_str(),
+              static_cast<int>(kBatch), PlacementFields(placement).c_str(),
               CheckField(err, flags, mismatch).c_str(), SettingsFields(flags).c_str());
   return absl::OkStatus();
 }
@@ -572,6 +664,7 @@ int Main(int argc, char** argv) {
       {"mlp_b256", [&](bool* m) { return RunMlp(256, flags, m); }},
       {"add_chain", [&](bool* m) { return RunAddChain(flags, m); }},
       {"gemm_4096", [&](bool* m) { return RunGemm(flags, m); }},
+      {"train_step", [&](bool* m) { return RunTrainStep(flags, m); }},
   };
   bool mismatch = false;
   for (const auto& [name, run] : workloads) {

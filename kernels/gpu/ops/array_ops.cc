@@ -1,9 +1,10 @@
 // array_ops.cc - Data movement and filling on the GPU: Transpose, ConcatV2, Slice,
-// StridedSlice, GatherV2, Fill, ZerosLike and OnesLike, as OpKernels over the launchers of
-// kernels/gpu/ (transpose.h, concat_slice.h, gather.h, cast_fill.h), for float, int32, int64
-// and bool.
+// StridedSlice, GatherV2, Tile, Fill, ZerosLike and OnesLike, as OpKernels over the launchers of
+// kernels/gpu/ (transpose.h, concat_slice.h, gather.h, tile.h, cast_fill.h), for float, int32,
+// int64 and bool.
 //
-// Their index arguments (perm, axis, begin/size, begin/end/strides, Fill's dims and value) are
+// Their index arguments (perm, axis, begin/size, begin/end/strides, Tile's multiples, Fill's
+// dims and value) are
 // host-memory inputs in TensorFlow; here they are read once, at construction, from their Const
 // nodes (gpu_op_util.h) and checked against each step's input shapes, which may change between
 // steps. Validation and messages follow the CPU kernels (kernels/cpu/array_kernels.cc,
@@ -25,6 +26,7 @@
 #include "kernels/gpu/concat_slice.h"
 #include "kernels/gpu/gather.h"
 #include "kernels/gpu/ops/gpu_op_util.h"
+#include "kernels/gpu/tile.h"
 #include "kernels/gpu/transpose.h"
 
 namespace weir {
@@ -463,6 +465,62 @@ class GatherV2Kernel : public OpKernel {
   int64_t axis_;  // as given: may be negative, checked per step
 };
 
+// Tile with constant multiples: the input repeated multiples[k] times along each dimension k.
+class TileKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    absl::StatusOr<std::vector<int64_t>> multiples = ConstVector(c, 1, "multiples");
+    if (!multiples.ok()) return multiples.status();
+    // Whether the multiples are valid does not depend on the input: checked once here.
+    for (int64_t m : *multiples) {
+      if (m < 0) {
+        return absl::InvalidArgumentError(absl::StrCat("input 1 (multiples) is ",
+                                                       IntsToString(*multiples),
+                                                       ", expected non-negative multiples"));
+      }
+    }
+    return std::unique_ptr<OpKernel>(new TileKernel(c, *std::move(multiples)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.rank();
+    if (static_cast<int>(multiples_.size()) != rank) {
+      return absl::InvalidArgumentError(absl::StrCat("input 1 (multiples) is ",
+                                                     IntsToString(multiples_), ", expected ",
+                                                     rank, " entries (the rank of input 0)"));
+    }
+    if (ones_) {  // nothing repeated: the output is the input
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    TensorShape out_shape;
+    for (int k = 0; k < rank; ++k) out_shape.AddDim(in.dim(k) * multiples_[k]);
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    absl::StatusOr<GpuDims> dims = ToGpuDims(in.shape(), "input 0");
+    if (!dims.ok()) return dims.status();
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      return ToStatus(LaunchTile<T>(in.data<T>(), *dims, multiples_.data(), (*out)->data<T>(),
+                                    scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  TileKernel(const KernelConstruction& c, std::vector<int64_t> multiples)
+      : OpKernel(c), multiples_(std::move(multiples)) {
+    for (int64_t m : multiples_) ones_ &= m == 1;
+  }
+
+  std::vector<int64_t> multiples_;  // none negative
+  bool ones_ = true;                // every multiple 1: the output is the input
+};
+
 // Fill with constant dims and a constant scalar value: the output's shape and value are known
 // at construction; each step fills a new tensor (consumers may update their inputs in place).
 class FillKernel : public OpKernel {
@@ -569,6 +627,10 @@ void RegisterGpuArrayKernels(KernelRegistry& registry) {
   KernelDef gather{"GatherV2", kDeviceGpu, "Tparams", types, GatherV2Kernel::Create};
   gather.constraint = GatherV2Kernel::Accepts;
   registry.Register(std::move(gather));
+
+  KernelDef tile{"Tile", kDeviceGpu, "T", types, TileKernel::Create};
+  tile.constraint = ConstInputs({1});
+  registry.Register(std::move(tile));
 
   KernelDef fill{"Fill", kDeviceGpu, "T", types, FillKernel::Create};
   fill.constraint = ConstInputs({0, 1});

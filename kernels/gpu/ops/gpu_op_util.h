@@ -86,6 +86,7 @@ void RegisterGpuElementwiseKernels(KernelRegistry& registry);  // elementwise_op
 void RegisterGpuMatMulKernels(KernelRegistry& registry);       // matmul_ops.cc
 void RegisterGpuArrayKernels(KernelRegistry& registry);        // array_ops.cc
 void RegisterGpuReductionKernels(KernelRegistry& registry);    // reduction_ops.cc
+void RegisterGpuNnGradKernels(KernelRegistry& registry);       // nn_grad_ops.cc
 // conv_ops.cc: convolution, pooling, batch norm on cuDNN. Built only with cuDNN in the toolkit
 // (WEIR_HAVE_CUDNN).
 void RegisterGpuConvKernels(KernelRegistry& registry);

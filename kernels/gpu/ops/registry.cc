@@ -10,6 +10,7 @@ void RegisterGpuKernels(KernelRegistry& registry) {
   gpu::RegisterGpuMatMulKernels(registry);
   gpu::RegisterGpuArrayKernels(registry);
   gpu::RegisterGpuReductionKernels(registry);
+  gpu::RegisterGpuNnGradKernels(registry);
 #ifdef WEIR_HAVE_CUDNN
   // Without cuDNN in the toolkit conv_ops.cc is not built: those ops stay on the CPU.
   gpu::RegisterGpuConvKernels(registry);

@@ -5,7 +5,8 @@
 // same seeded inputs. The results must agree: elementwise float ops within 1e-5 relative (with
 // an absolute floor near 0), float reductions, GEMMs and the cuDNN ops (convolution, pooling,
 // batch norm) within 1e-4, everything else (integers, bools, data movement, Max/Min/ArgMax)
-// exactly.
+// exactly. A case compares one output of its node (output 0 unless it names another: the
+// cross-entropy losses have a case for the loss and one for the backprop).
 //
 // Inputs are Placeholders of float, int32, int64, bool (a few double and uint8), fed with
 // non-trivial values drawn from each op's domain; index arguments (axes, perm, shape, begin)
@@ -166,6 +167,8 @@ struct Case {
   // Where the CPU has no kernel for what the GPU row takes (int Relu6, int Mean): the same
   // function from ops the CPU has, built in the CPU graph instead, its last node named kNodeName.
   BuildFn reference;
+  // The output of the node that is compared (a loss op's backprop is output 1).
+  int output = 0;
 };
 
 Output OpNode(const Scope& s, const std::string& op, const std::vector<Output>& inputs,
@@ -231,10 +234,11 @@ std::string InputsLabel(const std::vector<In>& inputs) {
 class Table {
  public:
   void Add(std::string op, std::string label, std::vector<In> inputs, BuildFn build, Tol tol,
-           BuildFn reference = nullptr) {
+           BuildFn reference = nullptr, int output = 0) {
     label = absl::StrCat(op, " ", label, label.empty() ? "" : " ", InputsLabel(inputs));
+    if (output != 0) absl::StrAppend(&label, " output ", output);
     cases_.push_back({std::move(op), std::move(label), std::move(inputs), std::move(build), tol,
-                      std::move(reference)});
+                      std::move(reference), output});
   }
   // op(x[0]) with attr T.
   void Unary(const std::string& op, In x, Tol tol, const std::string& label = "") {
@@ -402,6 +406,83 @@ void AddNnCases(Table& t) {
     t.Unary(op, Floats({2, 3, 17}, -4, 4), tol);
     t.Unary(op, Floats({5, 1}), tol, "one class");
     t.Unary(op, Floats({3, 2000}, -30, 30), tol, "wide");
+  }
+}
+
+void AddNnGradCases(Table& t) {
+  // Activation gradients: (gradients, features) for ReluGrad and Relu6Grad, which pick (exact),
+  // and (y, dy) with y the forward op's output for SigmoidGrad and TanhGrad.
+  t.Binary("ReluGrad", Floats({4, 257}), Floats({4, 257}), kExact);
+  // Features on multiples of 0.5: exact zeros, where the gradient is 0 (features > 0 only).
+  t.Binary("ReluGrad", Floats({3, 41}), Floats({3, 41}, -2, 2, Draw::kHalves), kExact, "zeros");
+  // The training step's shape: the hidden layer of the seed model at batch 128.
+  t.Binary("ReluGrad", Floats({128, 64}), Floats({128, 64}), kExact, "seed model");
+  for (DataType dt : {DT_INT32, DT_INT64}) {
+    t.Binary("ReluGrad", Ints(dt, {5, 67}), Ints(dt, {5, 67}, -3, 3), kExact);
+  }
+  // Features on multiples of 0.5 in [-2, 8]: 0 and 6, the edges where the gradient is 0.
+  t.Binary("Relu6Grad", Floats({4, 257}), Floats({4, 257}, -2, 8, Draw::kHalves), kExact);
+  t.Binary("SigmoidGrad", Floats({4, 257}, 1e-3, 0.999), Floats({4, 257}), Elementwise());
+  t.Binary("TanhGrad", Floats({4, 257}, -0.999, 0.999), Floats({4, 257}), Elementwise());
+
+  // BiasAddGrad: a sum over every dimension but the channel one. Terms lean positive, as the
+  // reduction cases' do, so no sum comes near 0.
+  auto bias_add_grad = [](const std::string& format) -> BuildFn {
+    return [format](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      return OpNode(s, "BiasAddGrad", x,
+                    {{"T", MakeAttr(x[0].dtype())}, {"data_format", MakeAttr(format)}});
+    };
+  };
+  t.Add("BiasAddGrad", "NHWC", {Floats({2, 3, 5, 16}, -1, 3)}, bias_add_grad("NHWC"),
+        kAccumulating);
+  t.Add("BiasAddGrad", "NCHW", {Floats({2, 16, 3, 5}, -1, 3)}, bias_add_grad("NCHW"),
+        kAccumulating);
+  t.Add("BiasAddGrad", "NCHW batch 1", {Floats({1, 8, 7, 9}, -1, 3)}, bias_add_grad("NCHW"),
+        kAccumulating);
+  t.Add("BiasAddGrad", "seed model", {Floats({128, 64}, -1, 3)}, bias_add_grad("NHWC"),
+        kAccumulating);
+  t.Add("BiasAddGrad", "long", {Floats({20000, 3}, -1, 3)}, bias_add_grad("NHWC"),
+        kAccumulating);
+  t.Add("BiasAddGrad", "empty batch", {Floats({0, 6})}, bias_add_grad("NHWC"), kExact);
+  t.Add("BiasAddGrad", "", {Ints(DT_INT32, {7, 9})}, bias_add_grad("NHWC"), kExact);
+  t.Add("BiasAddGrad", "NCHW", {Ints(DT_INT64, {3, 4, 6}, -1e12, 1e12)}, bias_add_grad("NCHW"),
+        kExact);
+
+  // Softmax cross-entropy: one case for the loss (output 0), one for the backprop (output 1).
+  // Sparse labels are in range (the GPU kernel gives NaN where the CPU one fails).
+  auto xent = [](const std::string& op) -> BuildFn {
+    return [op](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      Attrs attrs = {{"T", MakeAttr(DT_FLOAT)}};
+      if (op == "SparseSoftmaxCrossEntropyWithLogits") {
+        attrs.push_back({"Tlabels", MakeAttr(x[1].dtype())});
+      }
+      return OpNode(s, op, x, attrs);
+    };
+  };
+  struct XentRow {
+    std::string label;
+    std::vector<In> inputs;
+  };
+  const std::string sparse = "SparseSoftmaxCrossEntropyWithLogits";
+  const std::vector<XentRow> sparse_rows = {
+      {"seed model", {Floats({128, 10}, -5, 5), Ints(DT_INT32, {128}, 0, 9)}},
+      {"int64 labels", {Floats({33, 100}, -10, 10), Ints(DT_INT64, {33}, 0, 99)}},
+      {"one class", {Floats({5, 1}), Ints(DT_INT32, {5}, 0, 0)}},
+      {"wide", {Floats({3, 2000}, -30, 30), Ints(DT_INT64, {3}, 0, 1999)}},
+  };
+  const std::string dense = "SoftmaxCrossEntropyWithLogits";
+  const std::vector<XentRow> dense_rows = {
+      {"", {Floats({33, 10}, -5, 5), Floats({33, 10}, 0, 1)}},
+      {"wide", {Floats({3, 2000}, -30, 30), Floats({3, 2000}, 0, 1)}},
+      {"no classes", {Floats({4, 0}), Floats({4, 0})}},
+  };
+  for (const auto& [op, rows] : {std::make_pair(sparse, sparse_rows),
+                                 std::make_pair(dense, dense_rows)}) {
+    for (const XentRow& row : rows) {
+      for (int output : {0, 1}) {
+        t.Add(op, row.label, row.inputs, xent(op), kAccumulating, nullptr, output);
+      }
+    }
   }
 }
 
@@ -613,6 +694,23 @@ void AddArrayCases(Table& t) {
   t.Add("GatherV2", "scalar index", {Ints(DT_INT64, {9, 4}), Ints(DT_INT32, {}, 0, 8)}, gather(0),
         kExact);
   t.Add("GatherV2", "axis 0", {Bools({6, 3}), Ints(DT_INT64, {10}, 0, 5)}, gather(0), kExact);
+
+  // Tile with Const multiples (int32 or int64).
+  auto tile = [](std::vector<int64_t> multiples, DataType tmultiples = DT_INT32) -> BuildFn {
+    return [=](const Scope& s, const Scope& root, const std::vector<Output>& x) {
+      return OpNode(s, "Tile", {x[0], IndexConst(root, multiples, tmultiples)},
+                    {{"T", MakeAttr(x[0].dtype())}, {"Tmultiples", MakeAttr(tmultiples)}});
+    };
+  };
+  t.Add("Tile", "multiples [2,1,3]", {Floats({2, 3, 4})}, tile({2, 1, 3}), kExact);
+  t.Add("Tile", "multiples [1,3,1,2]", {Floats({3, 2, 5, 4})}, tile({1, 3, 1, 2}), kExact);
+  // The mean's gradient in the training step: one value repeated over the batch.
+  t.Add("Tile", "multiples [128]", {Floats({1})}, tile({128}), kExact);
+  t.Add("Tile", "multiples [4] int64", {Ints(DT_INT32, {5})}, tile({4}, DT_INT64), kExact);
+  t.Add("Tile", "multiples [1,5]", {Ints(DT_INT64, {3, 1}, -1e12, 1e12)}, tile({1, 5}), kExact);
+  t.Add("Tile", "multiples [3,2]", {Bools({2, 2})}, tile({3, 2}), kExact);
+  t.Add("Tile", "multiples [1,1]", {Floats({4, 6})}, tile({1, 1}), kExact);
+  t.Add("Tile", "multiples [2,0]", {Floats({4, 6})}, tile({2, 0}), kExact);
 
   // Fill: Const dims and value, so the graph has no placeholders at all.
   auto fill = [](std::vector<int64_t> dims, DataType dt, double value,
@@ -948,6 +1046,7 @@ const std::vector<Case>& Cases() {
     AddUnaryCases(t);
     AddBinaryCases(t);
     AddNnCases(t);
+    AddNnGradCases(t);
     AddCastCases(t);
     AddMatMulCases(t);
     AddArrayCases(t);
@@ -970,6 +1069,11 @@ std::string CasePrefix(size_t i) {
   return absl::StrCat("case", index.str(), "_", Cases()[i].op);
 }
 std::string CaseNode(size_t i) { return absl::StrCat(CasePrefix(i), "/", kNodeName); }
+// The tensor case `i` compares: the node's output 0, or the one the case names.
+std::string CaseFetch(size_t i) {
+  const int output = Cases()[i].output;
+  return output == 0 ? CaseNode(i) : absl::StrCat(CaseNode(i), ":", output);
+}
 std::string PlaceholderName(size_t i, size_t k) { return absl::StrCat(CasePrefix(i), "/x", k); }
 
 // Every case under its own name scope; with `device` set, each node under test asks for it.
@@ -1186,7 +1290,7 @@ TEST_CASE("conformance: every case builds, has a GPU kernel and runs on the CPU"
       CHECK(row.ok());
     }
     std::vector<Tensor> out;
-    absl::Status s = cpu->Run(Feeds(i), {CaseNode(i)}, {}, &out);
+    absl::Status s = cpu->Run(Feeds(i), {CaseFetch(i)}, {}, &out);
     INFO(s.ToString());
     CHECK(s.ok());
     if (s.ok()) CHECK(out.size() == 1);
@@ -1246,11 +1350,11 @@ TEST_CASE("conformance: every GPU op computes what the CPU computes") {
     INFO("case " << i << ": " << c.label);
     const std::vector<std::pair<std::string, Tensor>> feeds = Feeds(i);
     std::vector<Tensor> want, got;
-    absl::Status cpu_status = cpu->Run(feeds, {CaseNode(i)}, {}, &want);
+    absl::Status cpu_status = cpu->Run(feeds, {CaseFetch(i)}, {}, &want);
     INFO("CPU: " << cpu_status.ToString());
     REQUIRE(cpu_status.ok());
     log.Clear();
-    absl::Status gpu_status = gpu->Run(feeds, {CaseNode(i)}, {}, &got);
+    absl::Status gpu_status = gpu->Run(feeds, {CaseFetch(i)}, {}, &got);
     INFO("GPU: " << gpu_status.ToString());
     CHECK(gpu_status.ok());
     if (!gpu_status.ok()) {

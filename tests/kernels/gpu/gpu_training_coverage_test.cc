@@ -1,0 +1,166 @@
+// gpu_training_coverage_test.cc - Every compute op of the seed model's training step has a GPU
+// kernel. Runs without a GPU: it asks the kernel registry, not the device.
+//
+// The graph is tools/seed_model.h's (784 -> Dense(64, ReLU) -> Dense(10), sparse softmax
+// cross-entropy, Adam) with a static batch of 128, compiled as a Session compiles the step that
+// fetches the loss and runs the train op: the opt-level-2 pipeline with those two kept. Each
+// node left must have a GPU kernel row that accepts it (DefaultKernelRegistry().Find, constraints
+// included), except the ops that stay on the CPU on purpose: the variables and their optimizer
+// updates (weights go to the GPU and gradients come back each step), the feeds and fetches, and
+// NoOp. A new op in the step without a GPU kernel (a gradient the builder starts emitting, a
+// fold that stops happening) fails here, before a GPU run would quietly put it on the CPU.
+//
+// The node list is checked against what a real CPU session compiles for the same step (its
+// placement log), so this test cannot drift from the session's own pipeline.
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "compiler/pass.h"
+#include "compiler/pipeline.h"
+#include "graph/graph.h"
+#include "kernels/registry.h"
+#include "runtime/device.h"
+#include "runtime/session.h"
+#include "runtime/tensor.h"
+#include "tools/seed_model.h"
+
+namespace weir {
+namespace {
+
+constexpr int64_t kBatch = 128;
+
+// Ops of the step that stay on the CPU by design: resource variables and their updates have no
+// GPU kernels (the brief keeps the optimizer on the host), feeds and fetches are host tensors,
+// and NoOp only orders.
+bool CpuByDesign(const std::string& op) {
+  static const std::set<std::string> ops = {
+      "VarHandleOp", "ReadVariableOp", "AssignVariableOp", "AssignAddVariableOp",
+      "AssignSubVariableOp", "NoOp", "Placeholder", "_Arg", "_Retval"};
+  return ops.count(op) != 0 || absl::StartsWith(op, "ResourceApply");
+}
+
+GraphDef SeedTrainingGraph() {
+  seed_model::Options options;
+  options.batch_size = kBatch;
+  absl::StatusOr<GraphDef> def = seed_model::Build(options);
+  INFO(def.status().ToString());
+  REQUIRE(def.ok());
+  return *std::move(def);
+}
+
+// The op of a placement log line "name: (Op): /device:CPU:0".
+std::string OpOfLine(const std::string& line) {
+  const size_t open = line.find(": (");
+  const size_t close = line.find("): ", open == std::string::npos ? 0 : open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return line.substr(open + 3, close - open - 3);
+}
+
+TEST_CASE("training coverage: every compute op of the seed training step has a GPU kernel") {
+  // A CPU-only session compiles and runs the step; its placement log lists the nodes of the
+  // step's plan exactly as the session's pipeline left them.
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  SessionOptions options;
+  options.num_gpu_devices = 0;
+  options.placement_log = [&](const std::string& line) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(line);
+  };
+  absl::StatusOr<std::unique_ptr<Session>> session =
+      Session::Create(SeedTrainingGraph(), options);
+  INFO(session.status().ToString());
+  REQUIRE(session.ok());
+  std::vector<Tensor> out;
+  REQUIRE((*session)->Run({}, {}, {seed_model::kInit}, &out).ok());
+  {
+    absl::MutexLock lock(&mu);
+    lines.clear();
+  }
+  Tensor x(DT_FLOAT, {kBatch, 784});
+  Tensor labels(DT_INT32, {kBatch});
+  for (int64_t i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = 0.001f * (i % 997);
+  for (int64_t i = 0; i < kBatch; ++i) labels.data<int32_t>()[i] = static_cast<int32_t>(i % 10);
+  absl::Status step = (*session)->Run({{seed_model::kInput, x}, {seed_model::kLabels, labels}},
+                                      {seed_model::kLoss}, {seed_model::kTrainOp}, &out);
+  INFO(step.ToString());
+  REQUIRE(step.ok());
+  std::set<std::string> session_ops;
+  {
+    absl::MutexLock lock(&mu);
+    for (const std::string& line : lines) session_ops.insert(OpOfLine(line));
+  }
+  session_ops.erase("_Arg");
+  session_ops.erase("_Retval");
+
+  // The same compilation on a copy of the session's graph, for Node objects to ask the
+  // registry about (constraints look at the node's inputs). Feeds stay Placeholders here; the
+  // session turns them into _Arg nodes of the same shape, which folds the same way.
+  std::unique_ptr<Graph> graph = (*session)->graph().Clone();
+  PassContext context;
+  context.opt_level = 2;
+  context.keep_nodes = {seed_model::kLoss, seed_model::kTrainOp};
+  absl::Status compiled = RunPipeline(*graph, context);
+  INFO(compiled.ToString());
+  REQUIRE(compiled.ok());
+  std::set<std::string> pipeline_ops;
+  for (const Node* node : graph->nodes()) pipeline_ops.insert(node->op());
+  pipeline_ops.erase("Placeholder");
+  INFO("session's step: " << absl::StrJoin(session_ops, ", "));
+  INFO("pipeline here: " << absl::StrJoin(pipeline_ops, ", "));
+  REQUIRE(session_ops == pipeline_ops);
+
+  // With a static batch, shape arithmetic folds away: none of it may be left for the CPU.
+  for (const char* op : {"Shape", "Size", "BroadcastGradientArgs"}) {
+    INFO(op << " survived compilation of a static-shape step");
+    CHECK(pipeline_ops.count(op) == 0);
+  }
+
+  const bool gpu_rows = !DefaultKernelRegistry().Ops(kDeviceGpu).empty();
+  if (!gpu_rows) {
+    WARN("no GPU kernels registered (a build without CUDA): nothing to check");
+    return;
+  }
+  std::vector<std::string> missing;
+  int on_gpu = 0;
+  for (const Node* node : graph->nodes()) {
+    if (CpuByDesign(node->op())) continue;
+    absl::StatusOr<const KernelDef*> row = DefaultKernelRegistry().Find(*node, kDeviceGpu);
+    if (row.ok()) {
+      ++on_gpu;
+      continue;
+    }
+    missing.push_back(absl::StrCat(node->name(), " (", node->op(), "): ", row.status().message()));
+  }
+  INFO("compute nodes of the training step without a GPU kernel:\n  "
+       << absl::StrJoin(missing, "\n  "));
+  CHECK(missing.empty());
+  CHECK(on_gpu >= 10);
+  // The nodes tests/runtime/gpu/gpu_training_test.cc expects on the GPU, counted here where
+  // no GPU is needed: two GEMMs forward and three backward (x needs no gradient), one ReluGrad,
+  // a BiasAddGrad per layer and the loss.
+  int gemms = 0, relu_grads = 0, bias_grads = 0, losses = 0;
+  for (const Node* node : graph->nodes()) {
+    gemms += node->op() == "MatMul" || node->op() == "_FusedMatMul";
+    relu_grads += node->op() == "ReluGrad";
+    bias_grads += node->op() == "BiasAddGrad";
+    losses += node->op() == "SparseSoftmaxCrossEntropyWithLogits";
+  }
+  CHECK(gemms == 5);
+  CHECK(relu_grads == 1);
+  CHECK(bias_grads == 2);
+  CHECK(losses == 1);
+}
+
+}  // namespace
+}  // namespace weir
