@@ -205,6 +205,50 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
       node->set_assigned_device(target);
     }
   }
+
+  // A scalar computation between CPU nodes stays on the CPU even when the preferred device has
+  // its kernel: Adam's beta-power update (read, Mul, assign, all scalars) would otherwise cross
+  // to the GPU and back every step, and because that read waits for the optimizer's updates,
+  // tie the GPU partition's inputs to its own outputs. Only scalars: a user's small MatMul fed
+  // and fetched directly still runs where it was expected to.
+  constexpr int64_t kTinyElements = 1;
+  for (Node* node : nodes) {
+    if (group_size[groups.Find(node->id())] != 1) continue;
+    const DeviceSpec& spec = specs[node->id()];
+    if (!spec.type.empty() || spec.index >= 0) continue;
+    auto it = by_name.find(node->assigned_device());
+    if (it == by_name.end() || it->second->type() == kDeviceCpu) continue;
+    int64_t elements = 0;
+    bool small = node->num_outputs() > 0;
+    for (const PartialShape& shape : node->output_shapes()) {
+      small = small && shape.IsFullyDefined();
+      if (small) elements += shape.num_elements();
+    }
+    if (!small || elements > kTinyElements) continue;
+    std::string cpu_device;
+    bool all_cpu = true;
+    auto on_cpu = [&](const Node* other) {
+      const std::string& d = other->assigned_device();
+      auto found = by_name.find(d);
+      if (found == by_name.end() || found->second->type() != kDeviceCpu) return false;
+      if (cpu_device.empty()) cpu_device = d;
+      return d == cpu_device;
+    };
+    bool has_data_input = false;
+    for (const Edge* e : node->in_edges()) {
+      if (e->IsControl()) continue;
+      has_data_input = true;
+      all_cpu = all_cpu && on_cpu(e->src);
+    }
+    bool has_consumer = false;
+    for (const Edge* e : node->out_edges()) {
+      if (e->IsControl()) continue;
+      has_consumer = true;
+      all_cpu = all_cpu && on_cpu(e->dst);
+    }
+    if (!has_data_input || !has_consumer || !all_cpu) continue;
+    if (registry.HasKernel(*node, kDeviceCpu)) node->set_assigned_device(cpu_device);
+  }
   return absl::OkStatus();
 }
 

@@ -175,6 +175,10 @@ TEST_CASE("placement with a fake GPU yields GPU and CPU partitions") {
   CpuDevice cpu(1);
   FakeGpu gpu;
   auto graph = Diamond();
+  // Asked for explicitly: the diamond's tensors are tiny, and placement keeps a tiny node
+  // between CPU nodes on the CPU when nobody asked otherwise.
+  graph->FindNode("a")->set_requested_device("/device:GPU:0");
+  graph->FindNode("e")->set_requested_device("/device:GPU:0");
   REQUIRE(PlaceNodes(*graph, {&gpu, &cpu}, registry).ok());
   // a and e (Neg) go to the GPU; the rest stays on the CPU.
   auto parts = PartitionGraph(*graph);

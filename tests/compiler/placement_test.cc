@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "graph/convert.h"
 #include "graph/graph_io.h"
 #include "runtime/session.h"
@@ -194,6 +195,36 @@ TEST_CASE("a constant follows its consumers when they all landed on one other de
   CHECK(DeviceOf(**graph, "d") == "/device:GPU:0");
   // e asked for the GPU: it stays.
   CHECK(DeviceOf(**graph, "e") == "/device:GPU:0");
+}
+
+}  // namespace
+}  // namespace weir
+
+namespace weir {
+namespace {
+
+TEST_CASE("a scalar node between CPU nodes stays on the CPU; a bigger or unknown one goes to the GPU") {
+  CpuDevice cpu(1);
+  FakeGpu gpu;
+  std::vector<Device*> gpu_first = {&gpu, &cpu};
+  // x (CPU only) -> y = Neg(x) -> z = Square(y) (CPU only), for three shapes of x.
+  auto place = [&](const std::string& shape) {
+    GraphDef def;
+    REQUIRE(ParseGraphDef(absl::StrCat(R"pb(
+      node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+             attr { key: "shape" value { shape { )pb", shape, R"pb( } } } }
+      node { name: "y" op: "Neg" input: "x" attr { key: "T" value { type: DT_FLOAT } } }
+      node { name: "z" op: "Square" input: "y" attr { key: "T" value { type: DT_FLOAT } } }
+    )pb"), /*text=*/true, &def).ok());
+    auto graph = GraphFromGraphDef(def);
+    REQUIRE(graph.ok());
+    REQUIRE(PlaceNodes(**graph, gpu_first, TestRegistry()).ok());
+    return DeviceOf(**graph, "y");
+  };
+  CHECK(place("") == "/device:CPU:0");                    // a scalar
+  CHECK(place("dim { size: 1 }") == "/device:CPU:0");     // one element
+  CHECK(place("dim { size: 2 }") == "/device:GPU:0");     // more
+  CHECK(place("dim { size: -1 }") == "/device:GPU:0");    // unknown size
 }
 
 }  // namespace
