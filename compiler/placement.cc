@@ -180,31 +180,39 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
   // weights would otherwise sit on the preferred GPU and cross back every step.
   absl::flat_hash_map<std::string, Device*> by_name;
   for (Device* d : devices) by_name[d->name()] = d;
-  for (Node* node : nodes) {
-    if (group_size[groups.Find(node->id())] != 1) continue;
+  auto unrequested_singleton = [&](const Node* node) {
     const DeviceSpec& spec = specs[node->id()];
-    if (!spec.type.empty() || spec.index >= 0) continue;
-    bool has_data_input = false;
-    for (const Edge* e : node->in_edges()) has_data_input |= !e->IsControl();
-    if (has_data_input) continue;
-    std::string target;
-    bool single = true;
-    for (const Edge* e : node->out_edges()) {
-      if (e->IsControl()) continue;
-      const std::string& d = e->dst->assigned_device();
-      if (target.empty()) {
-        target = d;
-      } else if (d != target) {
-        single = false;
-        break;
+    return group_size[groups.Find(node->id())] == 1 && spec.type.empty() && spec.index < 0;
+  };
+  auto is_source = [](const Node* node) {
+    for (const Edge* e : node->in_edges()) {
+      if (!e->IsControl()) return false;
+    }
+    return true;
+  };
+  auto sources_follow_consumers = [&] {
+    for (Node* node : nodes) {
+      if (!unrequested_singleton(node) || !is_source(node)) continue;
+      std::string target;
+      bool single = true;
+      for (const Edge* e : node->out_edges()) {
+        if (e->IsControl()) continue;
+        const std::string& d = e->dst->assigned_device();
+        if (target.empty()) {
+          target = d;
+        } else if (d != target) {
+          single = false;
+          break;
+        }
+      }
+      if (!single || target.empty() || target == node->assigned_device()) continue;
+      auto it = by_name.find(target);
+      if (it != by_name.end() && registry.HasKernel(*node, it->second->type())) {
+        node->set_assigned_device(target);
       }
     }
-    if (!single || target.empty() || target == node->assigned_device()) continue;
-    auto it = by_name.find(target);
-    if (it != by_name.end() && registry.HasKernel(*node, it->second->type())) {
-      node->set_assigned_device(target);
-    }
-  }
+  };
+  sources_follow_consumers();
 
   // A scalar computation between CPU nodes stays on the CPU even when the preferred device has
   // its kernel: Adam's beta-power update (read, Mul, assign, all scalars) would otherwise cross
@@ -213,9 +221,7 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
   // and fetched directly still runs where it was expected to.
   constexpr int64_t kTinyElements = 1;
   for (Node* node : nodes) {
-    if (group_size[groups.Find(node->id())] != 1) continue;
-    const DeviceSpec& spec = specs[node->id()];
-    if (!spec.type.empty() || spec.index >= 0) continue;
+    if (!unrequested_singleton(node)) continue;
     auto it = by_name.find(node->assigned_device());
     if (it == by_name.end() || it->second->type() == kDeviceCpu) continue;
     int64_t elements = 0;
@@ -238,6 +244,9 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
     for (const Edge* e : node->in_edges()) {
       if (e->IsControl()) continue;
       has_data_input = true;
+      // A Const that may still move (Adam's beta1, read by the Mul and by the CPU's
+      // ResourceApplyAdam) does not hold the node on its device: it follows below.
+      if (unrequested_singleton(e->src) && is_source(e->src)) continue;
       all_cpu = all_cpu && on_cpu(e->src);
     }
     bool has_consumer = false;
@@ -246,9 +255,11 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
       has_consumer = true;
       all_cpu = all_cpu && on_cpu(e->dst);
     }
-    if (!has_data_input || !has_consumer || !all_cpu) continue;
+    if (!has_data_input || !has_consumer || !all_cpu || cpu_device.empty()) continue;
     if (registry.HasKernel(*node, kDeviceCpu)) node->set_assigned_device(cpu_device);
   }
+  // Sources whose consumers rule 5 moved follow them.
+  sources_follow_consumers();
   return absl::OkStatus();
 }
 

@@ -10,8 +10,9 @@
 //  4. Then a node without data inputs (a Const), without a request or colocation, whose data
 //     consumers all landed on one other device moves to that device when it has the kernel.
 //  5. A node without a request or colocation whose outputs are scalars and whose data inputs
-//     and consumers all run on one CPU device moves to that CPU (Adam's beta-power update
-//     stays next to the variables).
+//     (other than sources rule 4 may still move) and consumers all run on one CPU device moves
+//     to that CPU, and rule 4 runs again for the sources it read (Adam's beta-power update and
+//     its beta Const stay next to the variables).
 // A request no device satisfies is an error naming the node and the device it asked for,
 // unless soft placement is on, which falls back to rule 3 (the default: no GPU present means
 // CPU only, with no error). Copies at device boundaries: partition.h.

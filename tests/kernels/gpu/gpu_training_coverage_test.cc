@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "compiler/pass.h"
 #include "compiler/pipeline.h"
+#include "compiler/placement.h"
 #include "graph/graph.h"
 #include "kernels/registry.h"
 #include "runtime/device.h"
@@ -160,6 +161,40 @@ TEST_CASE("training coverage: every compute op of the seed training step has a G
   CHECK(relu_grads == 1);
   CHECK(bias_grads == 2);
   CHECK(losses == 1);
+
+  // Placed with a GPU present (a stand-in device: placement only asks the registry), Adam's
+  // scalar beta-power updates and their beta Consts stay on the CPU with the variables
+  // (compiler/placement.h, rules 4 and 5): on the GPU they would make the GPU partition's inputs
+  // wait for its own outputs (the updates are ordered after the gradients), which rules out
+  // CUDA-graph replay of the step.
+  class StandInGpu : public Device {
+   public:
+    StandInGpu() : Device("/device:GPU:0", kDeviceGpu) {}
+    Allocator* allocator() override { return CpuAllocator::Get(); }
+    int intra_op_threads() const override { return 1; }
+  };
+  StandInGpu gpu;
+  CpuDevice cpu(1);
+  REQUIRE(PlaceNodes(*graph, {&gpu, &cpu}, DefaultKernelRegistry()).ok());
+  int beta_updates = 0;
+  for (const Node* node : graph->nodes()) {
+    const std::string& name = node->name();
+    if (name != "train/mul_beta1" && name != "train/mul_beta2" && name != "train/beta1" &&
+        name != "train/beta2") {
+      continue;
+    }
+    ++beta_updates;
+    INFO(node->DebugName() << " placed on " << node->assigned_device());
+    CHECK(node->assigned_device() == "/device:CPU:0");
+  }
+  CHECK(beta_updates == 4);
+  for (const Node* node : graph->nodes()) {
+    if (node->op() != "MatMul" && node->op() != "_FusedMatMul" && node->op() != "ReluGrad") {
+      continue;
+    }
+    INFO(node->DebugName() << " placed on " << node->assigned_device());
+    CHECK(node->assigned_device() == "/device:GPU:0");
+  }
 }
 
 }  // namespace
