@@ -32,41 +32,6 @@ namespace {
 
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
-// Kernel<T>(c, args...) for T the C++ type of the node's dtype (its input 0). The registry
-// row has already limited the dtype to what the launchers take, so anything else here is a
-// registration mistake.
-template <template <typename> class Kernel, typename... Args>
-KernelOr MakeNumeric(const KernelConstruction& c, const Args&... args) {
-  const DataType dtype = BaseType(c.input_type(0));
-  switch (dtype) {
-    case DT_FLOAT:
-      return std::unique_ptr<OpKernel>(new Kernel<float>(c, args...));
-    case DT_INT32:
-      return std::unique_ptr<OpKernel>(new Kernel<int32_t>(c, args...));
-    case DT_INT64:
-      return std::unique_ptr<OpKernel>(new Kernel<int64_t>(c, args...));
-    default:
-      return absl::InternalError(absl::StrCat("no GPU kernel for dtype ", DataTypeString(dtype),
-                                              " (float, int32, int64)"));
-  }
-}
-
-// A registry factory around MakeNumeric with fixed extra constructor arguments.
-template <template <typename> class Kernel, typename... Args>
-KernelFactory NumericFactory(Args... args) {
-  return [args...](const KernelConstruction& c) { return MakeNumeric<Kernel>(c, args...); };
-}
-
-// Runs `launch(stream)` (returning a GpuStatus) under the device's launch mutex with the
-// device current on this thread, so a launch from this thread never interleaves with
-// another's on the shared compute stream.
-template <typename Launch>
-absl::Status Enqueue(const KernelContext* ctx, Launch&& launch) {
-  LaunchScope scope(ctx);
-  if (absl::Status s = scope.Activate(); !s.ok()) return s;
-  return ToStatus(launch(scope.stream()));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Unary ops: one flat launch, in place when the input dies here (the launcher allows in == out).
 

@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/graph.h"
 #include "kernels/gpu/gpu_status.h"
@@ -68,6 +70,41 @@ absl::StatusOr<std::vector<int64_t>> ConstInputInts(const Node& node, int i);
 
 // A registry constraint accepting nodes whose listed inputs come from Const nodes.
 std::function<absl::Status(const Node&)> ConstInputs(std::initializer_list<int> inputs);
+
+// Runs `launch(stream)` (returning a GpuStatus) under a LaunchScope: the device's launch mutex
+// held and the device current on this thread, so a launch never interleaves with another
+// thread's on the shared compute stream.
+template <typename Launch>
+absl::Status Enqueue(const KernelContext* ctx, Launch&& launch) {
+  LaunchScope scope(ctx);
+  if (absl::Status s = scope.Activate(); !s.ok()) return s;
+  return ToStatus(launch(scope.stream()));
+}
+
+// Kernel<T>(c, args...) for T the C++ type of input 0's dtype (float, int32 or int64). The
+// registry rows list only those, so anything else is a registration mistake.
+template <template <typename> class Kernel, typename... Args>
+absl::StatusOr<std::unique_ptr<OpKernel>> MakeNumeric(const KernelConstruction& c,
+                                                      const Args&... args) {
+  const DataType dtype = BaseType(c.input_type(0));
+  switch (dtype) {
+    case DT_FLOAT:
+      return std::unique_ptr<OpKernel>(new Kernel<float>(c, args...));
+    case DT_INT32:
+      return std::unique_ptr<OpKernel>(new Kernel<int32_t>(c, args...));
+    case DT_INT64:
+      return std::unique_ptr<OpKernel>(new Kernel<int64_t>(c, args...));
+    default:
+      return absl::InternalError(absl::StrCat("no GPU kernel for dtype ", DataTypeString(dtype),
+                                              " (float, int32, int64)"));
+  }
+}
+
+// A registry factory around MakeNumeric with fixed extra constructor arguments.
+template <template <typename> class Kernel, typename... Args>
+KernelFactory NumericFactory(Args... args) {
+  return [args...](const KernelConstruction& c) { return MakeNumeric<Kernel>(c, args...); };
+}
 
 // Whether DataType `t` is one of the element types the launchers take (float, int32, int64),
 // and with bool for the data-movement launchers.

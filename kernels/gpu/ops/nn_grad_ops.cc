@@ -27,33 +27,6 @@ namespace {
 
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
 
-// Kernel<T>(c, args...) for T the C++ type of input 0's dtype (float, int32 or int64). The
-// registry rows list only those, so anything else is a registration mistake.
-template <template <typename> class Kernel, typename... Args>
-KernelOr MakeNumeric(const KernelConstruction& c, const Args&... args) {
-  const DataType dtype = BaseType(c.input_type(0));
-  switch (dtype) {
-    case DT_FLOAT:
-      return std::unique_ptr<OpKernel>(new Kernel<float>(c, args...));
-    case DT_INT32:
-      return std::unique_ptr<OpKernel>(new Kernel<int32_t>(c, args...));
-    case DT_INT64:
-      return std::unique_ptr<OpKernel>(new Kernel<int64_t>(c, args...));
-    default:
-      return absl::InternalError(absl::StrCat("no GPU kernel for dtype ", DataTypeString(dtype),
-                                              " (float, int32, int64)"));
-  }
-}
-
-// Runs `launch(stream)` (returning a GpuStatus) under the device's launch mutex with the device
-// current on this thread.
-template <typename Launch>
-absl::Status Enqueue(const KernelContext* ctx, Launch&& launch) {
-  LaunchScope scope(ctx);
-  if (absl::Status s = scope.Activate(); !s.ok()) return s;
-  return ToStatus(launch(scope.stream()));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Activation gradients: two inputs of one shape, one output of that shape. The output takes
 // over an input that dies here (the launcher reads each element before writing it).
