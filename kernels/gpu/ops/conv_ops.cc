@@ -28,6 +28,7 @@
 #include "kernels/gpu/dnn.h"
 #include "kernels/gpu/elementwise.h"
 #include "kernels/gpu/ops/gpu_op_util.h"
+#include "kernels/window.h"
 
 namespace weir {
 namespace gpu {
@@ -83,96 +84,23 @@ absl::Status RequireNhwc(const Node& node) {
   return absl::OkStatus();
 }
 
-// A convolution's or pooling's window attributes, in NHWC order.
-struct WindowAttrs {
-  std::vector<int64_t> strides;
-  std::vector<int64_t> dilations{1, 1, 1, 1};
-  std::vector<int64_t> ksize;  // pooling only
-  std::string padding;
-  std::vector<int64_t> explicit_paddings;
-};
+using conv_internal::ComputeSpatial;
+using conv_internal::ReadWindowAttrs;
+using conv_internal::SpatialGeometry;
+using conv_internal::WindowAttrs;
 
-WindowAttrs ReadWindowAttrs(const KernelConstruction& c) {
-  WindowAttrs attrs;
-  c.GetAttr("strides", &attrs.strides).IgnoreError();
-  c.GetAttr("dilations", &attrs.dilations).IgnoreError();
-  c.GetAttr("ksize", &attrs.ksize).IgnoreError();
-  c.GetAttr("padding", &attrs.padding).IgnoreError();
-  c.GetAttr("explicit_paddings", &attrs.explicit_paddings).IgnoreError();
-  return attrs;
-}
-
-// The CPU kernels' checks, with their messages.
-absl::Status CheckWindowAttrs(const WindowAttrs& attrs, bool pooling) {
-  auto check4 = [](const std::vector<int64_t>& v, const char* name) -> absl::Status {
-    if (v.size() != 4) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " has ", v.size(), " entries, expected 4"));
-    }
-    for (int64_t x : v) {
-      if (x < 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(name, " is [", absl::StrJoin(v, ","), "], expected all entries >= 1"));
-      }
-    }
-    return absl::OkStatus();
-  };
-  if (auto s = check4(attrs.strides, "strides"); !s.ok()) return s;
-  if (auto s = check4(attrs.dilations, "dilations"); !s.ok()) return s;
-  if (pooling) {
-    if (auto s = check4(attrs.ksize, "ksize"); !s.ok()) return s;
-    if (attrs.ksize[0] != 1 || attrs.strides[0] != 1 || attrs.ksize[3] != 1 ||
-        attrs.strides[3] != 1) {
-      return absl::UnimplementedError(
-          absl::StrCat("pooling over the batch or depth dimension is not supported (ksize [",
-                       absl::StrJoin(attrs.ksize, ","), "], strides [",
-                       absl::StrJoin(attrs.strides, ","), "])"));
-    }
-  }
-  if (attrs.padding == "EXPLICIT" && attrs.explicit_paddings.size() != 8) {
-    return absl::InvalidArgumentError(absl::StrCat("explicit_paddings has ",
-                                                   attrs.explicit_paddings.size(),
-                                                   " entries, expected 8 for padding EXPLICIT"));
+// The CPU kernels' checks (kernels/window.h), plus the one cuDNN's pooling needs: a window over
+// one image and one channel.
+absl::Status CheckGpuWindowAttrs(const WindowAttrs& attrs, bool pooling) {
+  if (auto s = conv_internal::CheckWindowAttrs(attrs, pooling); !s.ok()) return s;
+  if (pooling && (attrs.ksize[0] != 1 || attrs.strides[0] != 1 || attrs.ksize[3] != 1 ||
+                  attrs.strides[3] != 1)) {
+    return absl::UnimplementedError(
+        absl::StrCat("pooling over the batch or depth dimension is not supported (ksize [",
+                     absl::StrJoin(attrs.ksize, ","), "], strides [",
+                     absl::StrJoin(attrs.strides, ","), "])"));
   }
   return absl::OkStatus();
-}
-
-// Output size and padding of one spatial dimension under TensorFlow's rules; `dim` is its
-// position in NHWC (1 or 2).
-struct Spatial {
-  int64_t out = 0;
-  int64_t before = 0;
-  int64_t after = 0;
-};
-
-absl::StatusOr<Spatial> ComputeSpatial(const WindowAttrs& attrs, int dim, int64_t in, int64_t k,
-                                       int64_t dilation) {
-  const int64_t stride = attrs.strides[dim];
-  const int64_t effective_k = (k - 1) * dilation + 1;
-  Spatial g;
-  if (attrs.padding == "VALID") {
-    g.out = (in - effective_k + stride) / stride;
-  } else if (attrs.padding == "SAME") {
-    g.out = (in + stride - 1) / stride;
-    const int64_t total = std::max<int64_t>((g.out - 1) * stride + effective_k - in, 0);
-    g.before = total / 2;
-    g.after = total - g.before;
-  } else {
-    g.before = attrs.explicit_paddings[2 * dim];
-    g.after = attrs.explicit_paddings[2 * dim + 1];
-    if (g.before < 0 || g.after < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("explicit_paddings is [",
-                                                     absl::StrJoin(attrs.explicit_paddings, ","),
-                                                     "], expected non-negative entries"));
-    }
-    g.out = (in + g.before + g.after - effective_k + stride) / stride;
-  }
-  if (g.out < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("computed output size would be negative: ", g.out, " (input size ", in,
-                     ", effective window size ", effective_k, ", stride ", stride, ")"));
-  }
-  return g;
 }
 
 // ---- Convolutions
@@ -269,7 +197,7 @@ class ConvKernel : public OpKernel {
   }
 
   absl::Status Compute(KernelContext* ctx) override {
-    if (auto s = CheckWindowAttrs(attrs_, false); !s.ok()) return s;
+    if (auto s = CheckGpuWindowAttrs(attrs_, false); !s.ok()) return s;
     if (epilogue_.fused && ctx->num_inputs() != 3) {
       return absl::InvalidArgumentError(
           absl::StrCat("has ", ctx->num_inputs(), " inputs, expected 3 (input, filter, bias)"));
@@ -305,18 +233,18 @@ class ConvKernel : public OpKernel {
             "input 2 (bias) has shape ", bias.shape().ToString(), ", expected [", p.out_c, "]"));
       }
     }
-    absl::StatusOr<Spatial> gh = ComputeSpatial(attrs_, 1, p.in_h, p.filter_h, attrs_.dilations[1]);
+    absl::StatusOr<SpatialGeometry> gh = ComputeSpatial(attrs_, 1, p.in_h, p.filter_h, attrs_.dilations[1]);
     if (!gh.ok()) return gh.status();
-    absl::StatusOr<Spatial> gw = ComputeSpatial(attrs_, 2, p.in_w, p.filter_w, attrs_.dilations[2]);
+    absl::StatusOr<SpatialGeometry> gw = ComputeSpatial(attrs_, 2, p.in_w, p.filter_w, attrs_.dilations[2]);
     if (!gw.ok()) return gw.status();
     p.stride_h = attrs_.strides[1];
     p.stride_w = attrs_.strides[2];
     p.dilation_h = attrs_.dilations[1];
     p.dilation_w = attrs_.dilations[2];
-    p.pad_top = gh->before;
-    p.pad_bottom = gh->after;
-    p.pad_left = gw->before;
-    p.pad_right = gw->after;
+    p.pad_top = gh->pad_before;
+    p.pad_bottom = gh->pad_after;
+    p.pad_left = gw->pad_before;
+    p.pad_right = gw->pad_after;
     p.out_h = gh->out;
     p.out_w = gw->out;
     p.allow_tf32 = allow_tf32_;
@@ -467,7 +395,7 @@ class PoolKernel : public OpKernel {
   }
 
   absl::Status Compute(KernelContext* ctx) override {
-    if (auto s = CheckWindowAttrs(attrs_, true); !s.ok()) return s;
+    if (auto s = CheckGpuWindowAttrs(attrs_, true); !s.ok()) return s;
     const Tensor& input = ctx->input(0);
     if (input.rank() != 4) {
       return absl::InvalidArgumentError(
@@ -483,20 +411,20 @@ class PoolKernel : public OpKernel {
     p.window_w = attrs_.ksize[2];
     p.stride_h = attrs_.strides[1];
     p.stride_w = attrs_.strides[2];
-    absl::StatusOr<Spatial> gh = ComputeSpatial(attrs_, 1, p.in_h, p.window_h, 1);
+    absl::StatusOr<SpatialGeometry> gh = ComputeSpatial(attrs_, 1, p.in_h, p.window_h, 1);
     if (!gh.ok()) return gh.status();
-    absl::StatusOr<Spatial> gw = ComputeSpatial(attrs_, 2, p.in_w, p.window_w, 1);
+    absl::StatusOr<SpatialGeometry> gw = ComputeSpatial(attrs_, 2, p.in_w, p.window_w, 1);
     if (!gw.ok()) return gw.status();
-    if (gh->before >= p.window_h || gh->after >= p.window_h || gw->before >= p.window_w ||
-        gw->after >= p.window_w) {
+    if (gh->pad_before >= p.window_h || gh->pad_after >= p.window_h || gw->pad_before >= p.window_w ||
+        gw->pad_after >= p.window_w) {
       return absl::InvalidArgumentError(absl::StrCat(
           "explicit_paddings is [", absl::StrJoin(attrs_.explicit_paddings, ","),
           "], expected paddings smaller than the window size [", p.window_h, ",", p.window_w, "]"));
     }
-    p.pad_top = gh->before;
-    p.pad_bottom = gh->after;
-    p.pad_left = gw->before;
-    p.pad_right = gw->after;
+    p.pad_top = gh->pad_before;
+    p.pad_bottom = gh->pad_after;
+    p.pad_left = gw->pad_before;
+    p.pad_right = gw->pad_after;
     p.out_h = gh->out;
     p.out_w = gw->out;
     absl::StatusOr<Tensor*> out =
