@@ -28,6 +28,15 @@ absl::StatusOr<std::string> RendezvousKeyOf(const Node& node) {
   return RendezvousKey(send_device, incarnation, recv_device, tensor_name);
 }
 
+absl::StatusOr<Rendezvous*> StepRendezvous(const KernelContext& ctx) {
+  Rendezvous* rendezvous = ctx.call_frame() != nullptr ? ctx.call_frame()->rendezvous : nullptr;
+  if (rendezvous == nullptr) {
+    return absl::FailedPreconditionError(
+        "no rendezvous in this step: _Send/_Recv run only in a plan partitioned over devices");
+  }
+  return rendezvous;
+}
+
 Rendezvous::~Rendezvous() {
   absl::MutexLock lock(&mu_);
   for (const auto& [key, item] : items_) {

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/graph.h"
+#include "runtime/kernel.h"
 #include "runtime/tensor.h"
 
 namespace weir {
@@ -30,6 +31,11 @@ std::string RendezvousKey(absl::string_view send_device, int64_t incarnation,
 // The key of a _Send or _Recv node, from its send_device, send_device_incarnation,
 // recv_device and tensor_name attrs.
 absl::StatusOr<std::string> RendezvousKeyOf(const Node& node);
+
+// The rendezvous of the step a _Send or _Recv kernel runs in; FailedPrecondition when the step
+// has none (only plans partitioned over devices do).
+class Rendezvous;
+absl::StatusOr<Rendezvous*> StepRendezvous(const KernelContext& ctx);
 
 class Rendezvous {
  public:

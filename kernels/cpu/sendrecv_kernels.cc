@@ -14,18 +14,13 @@
 namespace weir {
 namespace {
 
-absl::Status NoRendezvous() {
-  return absl::FailedPreconditionError(
-      "no rendezvous in this step: _Send/_Recv run only in a plan partitioned over devices");
-}
-
 class SendKernel : public OpKernel {
  public:
   SendKernel(const KernelConstruction& c, std::string key) : OpKernel(c), key_(std::move(key)) {}
   absl::Status Compute(KernelContext* ctx) override {
-    Rendezvous* rendezvous = ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
-    if (rendezvous == nullptr) return NoRendezvous();
-    return rendezvous->Send(key_, ctx->input(0));
+    absl::StatusOr<Rendezvous*> rendezvous = StepRendezvous(*ctx);
+    if (!rendezvous.ok()) return rendezvous.status();
+    return (*rendezvous)->Send(key_, ctx->input(0));
   }
   bool IsExpensive() const override { return false; }
 
@@ -38,13 +33,13 @@ class RecvKernel : public AsyncOpKernel {
  public:
   RecvKernel(const KernelConstruction& c, std::string key) : AsyncOpKernel(c), key_(std::move(key)) {}
   void ComputeAsync(KernelContext* ctx, DoneCallback done) override {
-    Rendezvous* rendezvous = ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
-    if (rendezvous == nullptr) {
-      ctx->SetStatus(NoRendezvous());
+    absl::StatusOr<Rendezvous*> rendezvous = StepRendezvous(*ctx);
+    if (!rendezvous.ok()) {
+      ctx->SetStatus(rendezvous.status());
       done();
       return;
     }
-    rendezvous->RecvAsync(key_, [ctx, done = std::move(done)](const absl::Status& status,
+    (*rendezvous)->RecvAsync(key_, [ctx, done = std::move(done)](const absl::Status& status,
                                                              const Tensor& value) {
       if (status.ok()) {
         ctx->set_output(0, value);

@@ -108,15 +108,6 @@ class RelabelKernel : public OpKernel {
   std::vector<Tensor> constants_;  // per input: the host constant, or empty
 };
 
-Rendezvous* StepRendezvous(const KernelContext* ctx) {
-  return ctx->call_frame() != nullptr ? ctx->call_frame()->rendezvous : nullptr;
-}
-
-absl::Status NoRendezvous() {
-  return absl::FailedPreconditionError(
-      "no rendezvous in this step: _Send/_Recv run only in a plan partitioned over devices");
-}
-
 // _Send on the GPU: copies the tensor to host memory and waits for the copy before handing it
 // over (the receiver on the CPU reads it at once). The wait is the step's only host
 // synchronization when its fetches come from the GPU.
@@ -124,8 +115,9 @@ class SendKernel : public OpKernel {
  public:
   SendKernel(const KernelConstruction& c, std::string key) : OpKernel(c), key_(std::move(key)) {}
   absl::Status Compute(KernelContext* ctx) override {
-    Rendezvous* rendezvous = StepRendezvous(ctx);
-    if (rendezvous == nullptr) return NoRendezvous();
+    absl::StatusOr<Rendezvous*> step_rendezvous = StepRendezvous(*ctx);
+    if (!step_rendezvous.ok()) return step_rendezvous.status();
+    Rendezvous* rendezvous = *step_rendezvous;
     const Tensor& in = ctx->input(0);
     GpuDevice* device = GpuDeviceOf(ctx);
     const size_t bytes = in.TotalBytes();
@@ -173,12 +165,13 @@ class RecvKernel : public AsyncOpKernel {
  public:
   RecvKernel(const KernelConstruction& c, std::string key) : AsyncOpKernel(c), key_(std::move(key)) {}
   void ComputeAsync(KernelContext* ctx, DoneCallback done) override {
-    Rendezvous* rendezvous = StepRendezvous(ctx);
-    if (rendezvous == nullptr) {
-      ctx->SetStatus(NoRendezvous());
+    absl::StatusOr<Rendezvous*> step_rendezvous = StepRendezvous(*ctx);
+    if (!step_rendezvous.ok()) {
+      ctx->SetStatus(step_rendezvous.status());
       done();
       return;
     }
+    Rendezvous* rendezvous = *step_rendezvous;
     rendezvous->RecvAsync(key_, [ctx, done = std::move(done)](const absl::Status& status,
                                                              const Tensor& value) {
       if (!status.ok()) {
