@@ -39,23 +39,10 @@ const std::vector<DataType>& ArrayTypes() {
   return types;
 }
 
-// Calls fn(T{}) with T the C++ type of `dtype` and returns its status. The registry rows list
-// only these types, so the default is a safety net.
+// Calls fn(T{}) for the data-movement launchers' types (float, int32, int64, bool).
 template <typename Fn>
 absl::Status ForArrayType(DataType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DT_FLOAT:
-      return fn(float{});
-    case DT_INT32:
-      return fn(int32_t{});
-    case DT_INT64:
-      return fn(int64_t{});
-    case DT_BOOL:
-      return fn(bool{});
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "dtype ", DataTypeString(dtype), " is not one of float, int32, int64 and bool"));
-  }
+  return ForLauncherType</*kWithBool=*/true>(dtype, std::forward<Fn>(fn));
 }
 
 std::string IntsToString(const std::vector<int64_t>& values) {

@@ -81,6 +81,28 @@ absl::Status Enqueue(const KernelContext* ctx, Launch&& launch) {
   return ToStatus(launch(scope.stream()));
 }
 
+// Calls fn(T{}) with T the C++ type of `dtype` -- float, int32_t, int64_t and, with kWithBool,
+// bool: the types the launchers are instantiated for -- and returns its status. Registry rows
+// list only those types, so any other dtype is a registration mistake (InvalidArgument).
+template <bool kWithBool, typename Fn>
+absl::Status ForLauncherType(DataType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DT_FLOAT:
+      return fn(float{});
+    case DT_INT32:
+      return fn(int32_t{});
+    case DT_INT64:
+      return fn(int64_t{});
+    case DT_BOOL:
+      if constexpr (kWithBool) return fn(bool{});
+      [[fallthrough]];
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dtype ", DataTypeString(dtype), " is not one of float, int32, int64",
+          kWithBool ? " and bool" : ""));
+  }
+}
+
 // Kernel<T>(c, args...) for T the C++ type of input 0's dtype (float, int32 or int64). The
 // registry rows list only those, so anything else is a registration mistake.
 template <template <typename> class Kernel, typename... Args>

@@ -30,21 +30,10 @@ const std::vector<DataType>& ReductionTypes() {
   return types;
 }
 
-// Calls fn(T{}) with T the C++ type of `dtype` (float, int32_t or int64_t) and returns its
-// status. The registry rows list only these types, so the default is a safety net.
+// Calls fn(T{}) for the reduction launchers' types (float, int32, int64).
 template <typename Fn>
 absl::Status ForReductionType(DataType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DT_FLOAT:
-      return fn(float{});
-    case DT_INT32:
-      return fn(int32_t{});
-    case DT_INT64:
-      return fn(int64_t{});
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("input 0 has dtype ", DataTypeString(dtype),
-                                                     ", expected float, int32 or int64"));
-  }
+  return ForLauncherType</*kWithBool=*/false>(dtype, std::forward<Fn>(fn));
 }
 
 // Sum, Mean, Max, Min and Prod over the axes of a constant reduction_indices input.
