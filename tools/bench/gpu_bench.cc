@@ -146,10 +146,12 @@ absl::StatusOr<std::unique_ptr<Session>> MakeSession(const Scope& scope, const F
   return MakeSession(def, flags, use_gpu, placement);
 }
 
-// "gpu_nodes=G/N" and, when real ops landed on the CPU, "cpu_ops=A,B". Not counted as real:
+// "gpu_nodes=G/N", "cuda_graphs=K" (graphs the session captured and replays: 0 means every
+// step launched kernel by kernel) and, when real ops landed on the CPU, "cpu_ops=A,B". Not
+// counted as real:
 // plumbing (_Arg, _Retval, Placeholder, Const, NoOp) and what stays on the CPU by design in a
 // training step (resource variables and their optimizer updates have no GPU kernels).
-std::string PlacementFields(const std::vector<std::string>& lines) {
+std::string PlacementFields(const std::vector<std::string>& lines, const Session* session) {
   int gpu = 0;
   std::set<std::string> cpu_ops;
   for (const std::string& line : lines) {
@@ -168,7 +170,8 @@ std::string PlacementFields(const std::vector<std::string>& lines) {
                           kNotReal.count(op) != 0 || op.rfind("ResourceApply", 0) == 0;
     if (!plumbing) cpu_ops.insert(op);
   }
-  std::string out = absl::StrCat("gpu_nodes=", gpu, "/", lines.size());
+  std::string out = absl::StrCat("gpu_nodes=", gpu, "/", lines.size(),
+                                 " cuda_graphs=", session->num_gpu_graphs());
   if (!cpu_ops.empty()) absl::StrAppend(&out, " cpu_ops=", absl::StrJoin(cpu_ops, ","));
   return out;
 }
@@ -280,7 +283,7 @@ absl::Status RunMlp(int batch, const Flags& flags, bool* mismatch) {
               Prefix(flags), name.c_str(), Fmt(t->median_us).c_str(), Fmt(target_us, 0).c_str(),
               Fmt(t->median_us / target_us).c_str(), Fmt(t->min_us).c_str(),
               Fmt(t->max_us).c_str(), runs, flags.repeats, Fmt(first_run_ms, 1).c_str(),
-              PlacementFields(placement).c_str(),
+              PlacementFields(placement, gpu->get()).c_str(),
               CheckField(MaxRelError(got.at(0), want.at(0)), flags, mismatch).c_str(),
               SettingsFields(flags).c_str());
   return absl::OkStatus();
@@ -322,7 +325,7 @@ absl::Status RunAddChain(const Flags& flags, bool* mismatch) {
               Prefix(flags), Fmt(t->median_us).c_str(), Fmt(t->median_us / kOps, 3).c_str(),
               Fmt(kTargetUsPerOp).c_str(), Fmt(t->median_us / kOps / kTargetUsPerOp).c_str(),
               Fmt(t->min_us).c_str(), Fmt(t->max_us).c_str(), kOps, runs, flags.repeats,
-              Fmt(first_run_ms, 1).c_str(), PlacementFields(placement).c_str(),
+              Fmt(first_run_ms, 1).c_str(), PlacementFields(placement, session->get()).c_str(),
               CheckField(err, flags, mismatch).c_str(), SettingsFields(flags).c_str());
   return absl::OkStatus();
 }
@@ -391,7 +394,7 @@ absl::Status RunTrainStep(const Flags& flags, bool* mismatch) {
               Prefix(flags), Fmt(t->median_us).c_str(), Fmt(kTargetUs, 0).c_str(),
               Fmt(t->median_us / kTargetUs).c_str(), Fmt(t->min_us).c_str(),
               Fmt(t->max_us).c_str(), runs, flags.repeats, Fmt(first_run_ms, 1).c_str(),
-              static_cast<int>(kBatch), PlacementFields(placement).c_str(),
+              static_cast<int>(kBatch), PlacementFields(placement, gpu->get()).c_str(),
               CheckField(err, flags, mismatch).c_str(), SettingsFields(flags).c_str());
   return absl::OkStatus();
 }
@@ -587,7 +590,7 @@ absl::Status RunGemm(const Flags& flags, bool* mismatch) {
               "repeats=%d first_run_ms=%s %s %s %s\n",
               Prefix(flags), Fmt(t.median_us).c_str(), Fmt(tflops).c_str(), cublas_fields.c_str(),
               Fmt(t.min_us).c_str(), Fmt(t.max_us).c_str(), runs, flags.repeats,
-              Fmt(first_run_ms, 1).c_str(), PlacementFields(placement).c_str(),
+              Fmt(first_run_ms, 1).c_str(), PlacementFields(placement, session->get()).c_str(),
               CheckField(err, flags, mismatch).c_str(), SettingsFields(flags).c_str());
   return absl::OkStatus();
 }
