@@ -18,17 +18,10 @@
 #include "builder/ops.h"
 #include "runtime/gpu/gpu_device.h"
 #include "runtime/session.h"
+#include "tests/runtime/gpu/gpu_session_util.h"
 
 namespace weir {
 namespace {
-
-#define SKIP_WITHOUT_GPU()       \
-  do {                           \
-    if (GpuDeviceCount() == 0) { \
-      WARN("SKIPPED: no GPU");   \
-      return;                    \
-    }                            \
-  } while (0)
 
 Tensor RandomTensor(const TensorShape& shape, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(-1.f, 1.f);

@@ -31,63 +31,18 @@
 #include "builder/state_ops.h"
 #include "runtime/gpu/gpu_device.h"
 #include "runtime/session.h"
+#include "tests/runtime/gpu/gpu_session_util.h"
 #include "runtime/tensor.h"
 
 namespace weir {
 namespace {
 
+using testing::PlacementLog;
+
 using Catch::Matchers::Contains;
 
 constexpr char kGpu[] = "/device:GPU:0";
 constexpr size_t kMiB = size_t{1} << 20;
-
-#define SKIP_WITHOUT_GPU()       \
-  do {                           \
-    if (GpuDeviceCount() == 0) { \
-      WARN("SKIPPED: no GPU");   \
-      return;                    \
-    }                            \
-  } while (0)
-
-// The placement log's lines ("name: (Op): /device:GPU:0"), from any thread.
-class PlacementLog {
- public:
-  void Attach(SessionOptions* options) {
-    options->placement_log = [this](const std::string& line) {
-      absl::MutexLock lock(&mu_);
-      lines_.push_back(line);
-    };
-  }
-  // The device of node `name` in the latest plan that placed it, or "" when none did.
-  std::string DeviceOf(const std::string& name) {
-    absl::MutexLock lock(&mu_);
-    const std::string prefix = absl::StrCat(name, ": (");
-    for (auto it = lines_.rbegin(); it != lines_.rend(); ++it) {
-      if (!absl::StartsWith(*it, prefix)) continue;
-      const size_t at = it->find("): ", prefix.size());
-      if (at != std::string::npos) return it->substr(at + 3);
-    }
-    return "";
-  }
-  // Lines of nodes whose op contains `op_part` ("MatMul": MatMul, _FusedMatMul, ...).
-  std::vector<std::string> LinesWithOp(const std::string& op_part) {
-    absl::MutexLock lock(&mu_);
-    std::vector<std::string> out;
-    for (const std::string& line : lines_) {
-      const size_t open = line.find(": (");
-      const size_t close = line.find("): ", open);
-      if (open == std::string::npos || close == std::string::npos) continue;
-      if (line.substr(open + 3, close - open - 3).find(op_part) != std::string::npos) {
-        out.push_back(line);
-      }
-    }
-    return out;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 GraphDef ToGraphDef(const Scope& s) {
   INFO(s.status().ToString());

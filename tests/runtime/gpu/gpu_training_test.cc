@@ -28,46 +28,18 @@
 #include "absl/synchronization/mutex.h"
 #include "runtime/gpu/gpu_device.h"
 #include "runtime/session.h"
+#include "tests/runtime/gpu/gpu_session_util.h"
 #include "runtime/tensor.h"
 #include "tools/seed_model.h"
 
 namespace weir {
 namespace {
 
+using testing::PlacementLog;
+
 constexpr char kGpu[] = "/device:GPU:0";
 constexpr int64_t kBatch = 128;
 constexpr int kSteps = 5;
-
-#define SKIP_WITHOUT_GPU()       \
-  do {                           \
-    if (GpuDeviceCount() == 0) { \
-      WARN("SKIPPED: no GPU");   \
-      return;                    \
-    }                            \
-  } while (0)
-
-// The placement log's lines ("name: (Op): /device:GPU:0"), from any thread.
-class PlacementLog {
- public:
-  void Attach(SessionOptions* options) {
-    options->placement_log = [this](const std::string& line) {
-      absl::MutexLock lock(&mu_);
-      lines_.push_back(line);
-    };
-  }
-  void Clear() {
-    absl::MutexLock lock(&mu_);
-    lines_.clear();
-  }
-  std::vector<std::string> Lines() {
-    absl::MutexLock lock(&mu_);
-    return lines_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-};
 
 // A placement line's op and device.
 struct Placed {
