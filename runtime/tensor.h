@@ -44,6 +44,7 @@ class TensorBuffer {
 
   void* data() const { return data_; }
   size_t size() const { return bytes_; }
+  Allocator* allocator() const { return allocator_; }
   bool ok() const { return data_ != nullptr || bytes_ == 0; }
 
   void Ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -133,6 +134,8 @@ class Tensor {
   // Same buffer, new shape with the same element count (CHECKed).
   Tensor Reshaped(TensorShape shape) const;
   bool SharesBufferWith(const Tensor& other) const { return buffer_ == other.buffer_; }
+  // The allocator the buffer came from; null without a buffer.
+  Allocator* allocator() const { return buffer_ ? buffer_->allocator() : nullptr; }
   // True when no other Tensor shares the buffer (an in-place update is invisible to others).
   bool RefCountIsOne() const { return buffer_ != nullptr && buffer_->RefCountIsOne(); }
   Tensor DeepCopy() const;

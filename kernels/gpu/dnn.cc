@@ -469,9 +469,25 @@ GpuStatus GpuDnn::Create(std::unique_ptr<GpuDnn>* out, size_t workspace_bytes) {
   return GpuStatus::Ok();
 }
 
+GpuStatus GpuDnn::CreateBorrowing(std::unique_ptr<GpuDnn>* out, void* workspace,
+                                  size_t workspace_bytes) {
+  if (workspace == nullptr && workspace_bytes > 0) {
+    return GpuStatus::Error("GpuDnn: null workspace of " + std::to_string(workspace_bytes) +
+                            " bytes");
+  }
+  std::unique_ptr<GpuDnn> dnn;
+  GpuStatus st = Create(&dnn, /*workspace_bytes=*/0);
+  if (!st.ok()) return st;
+  dnn->owns_workspace_ = false;
+  dnn->workspace_ = workspace;
+  dnn->workspace_bytes_ = workspace_bytes;
+  *out = std::move(dnn);
+  return GpuStatus::Ok();
+}
+
 GpuDnn::~GpuDnn() {
   plans_.reset();  // descriptors before the handle
-  if (workspace_ != nullptr) cudaFree(workspace_);
+  if (workspace_ != nullptr && owns_workspace_) cudaFree(workspace_);
   if (handle_ != nullptr) cudnnDestroy(static_cast<cudnnHandle_t>(handle_));
 }
 
@@ -646,6 +662,9 @@ struct GpuDnn::Plans {};
 GpuDnn::GpuDnn() = default;
 GpuDnn::~GpuDnn() = default;
 
+GpuStatus GpuDnn::CreateBorrowing(std::unique_ptr<GpuDnn>*, void*, size_t) {
+  return GpuStatus::Error("this build has no cuDNN support");
+}
 GpuStatus GpuDnn::Create(std::unique_ptr<GpuDnn>*, size_t) {
   return GpuStatus::Error("this build has no cuDNN support");
 }

@@ -84,6 +84,10 @@ class GpuDnn {
   // Fails (with the CUDA or cuDNN error) when no GPU can be used or the build has no cuDNN.
   static GpuStatus Create(std::unique_ptr<GpuDnn>* out,
                           size_t workspace_bytes = kDefaultWorkspaceBytes);
+  // Uses `workspace` (device memory of `workspace_bytes`, kept alive by the caller longer than
+  // this object) instead of allocating its own.
+  static GpuStatus CreateBorrowing(std::unique_ptr<GpuDnn>* out, void* workspace,
+                                   size_t workspace_bytes);
   ~GpuDnn();
   GpuDnn(const GpuDnn&) = delete;
   GpuDnn& operator=(const GpuDnn&) = delete;
@@ -117,6 +121,7 @@ class GpuDnn {
   void* handle_ = nullptr;  // cudnnHandle_t
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
+  bool owns_workspace_ = true;  // false after CreateBorrowing
 };
 
 // TensorFlow's HWIO filter [kh, kw, in, out] as cuDNN's KRSC [out, kh, kw, in], on the host

@@ -199,10 +199,31 @@ GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>* out, size_t lt_workspace_byt
   return GpuStatus::Ok();
 }
 
+GpuStatus GpuBlas::CreateBorrowing(std::unique_ptr<GpuBlas>* out, void* cublas_handle,
+                                   void* workspace, size_t workspace_bytes) {
+  if (cublas_handle == nullptr) return GpuStatus::Error("GpuBlas: null cuBLAS handle");
+  if (workspace == nullptr && workspace_bytes > 0) {
+    return GpuStatus::Error("GpuBlas: null workspace of " + std::to_string(workspace_bytes) +
+                            " bytes");
+  }
+  std::unique_ptr<GpuBlas> blas(new GpuBlas());
+  blas->owns_handle_and_workspace_ = false;
+  blas->blas_handle_ = cublas_handle;
+  cublasLtHandle_t lt = nullptr;
+  GpuStatus st = BlasStatus(cublasLtCreate(&lt), "cublasLtCreate");
+  if (!st.ok()) return st;
+  blas->lt_handle_ = lt;
+  blas->lt_workspace_ = workspace;
+  blas->lt_workspace_bytes_ = workspace_bytes;
+  *out = std::move(blas);
+  return GpuStatus::Ok();
+}
+
 GpuBlas::~GpuBlas() {
   lt_plans_.reset();  // descriptors before the handle they were made for
-  if (lt_workspace_ != nullptr) cudaFree(lt_workspace_);
   if (lt_handle_ != nullptr) cublasLtDestroy(static_cast<cublasLtHandle_t>(lt_handle_));
+  if (!owns_handle_and_workspace_) return;
+  if (lt_workspace_ != nullptr) cudaFree(lt_workspace_);
   if (blas_handle_ != nullptr) cublasDestroy(static_cast<cublasHandle_t>(blas_handle_));
 }
 
@@ -317,6 +338,9 @@ struct GpuBlas::LtPlanCache {};
 GpuBlas::GpuBlas() = default;
 
 GpuStatus GpuBlas::Create(std::unique_ptr<GpuBlas>*, size_t) {
+  return GpuStatus::Error("this build has no CUDA support");
+}
+GpuStatus GpuBlas::CreateBorrowing(std::unique_ptr<GpuBlas>*, void*, void*, size_t) {
   return GpuStatus::Error("this build has no CUDA support");
 }
 GpuBlas::~GpuBlas() = default;

@@ -52,6 +52,11 @@ class GpuBlas {
   // Fails (with the CUDA or cuBLAS error) when no GPU can be used or the build has no CUDA.
   static GpuStatus Create(std::unique_ptr<GpuBlas>* out,
                           size_t lt_workspace_bytes = size_t{32} << 20);
+  // Borrows a cuBLAS handle (cublasHandle_t) and a device workspace of `workspace_bytes`
+  // (shared by the cuBLAS and cuBLASLt calls) that the caller keeps alive longer than this
+  // object and uses only on the stream this object's calls run on; makes its own cuBLASLt handle.
+  static GpuStatus CreateBorrowing(std::unique_ptr<GpuBlas>* out, void* cublas_handle,
+                                   void* workspace, size_t workspace_bytes);
   ~GpuBlas();
   GpuBlas(const GpuBlas&) = delete;
   GpuBlas& operator=(const GpuBlas&) = delete;
@@ -75,6 +80,7 @@ class GpuBlas {
   void* lt_handle_ = nullptr;    // cublasLtHandle_t
   void* lt_workspace_ = nullptr;
   size_t lt_workspace_bytes_ = 0;
+  bool owns_handle_and_workspace_ = true;  // false after CreateBorrowing
 };
 
 }  // namespace gpu

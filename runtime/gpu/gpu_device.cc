@@ -93,7 +93,17 @@ class GpuDevice::DeviceAllocator : public Allocator {
 };
 
 Allocator* GpuDevice::allocator() { return device_allocator_.get(); }
-Allocator* GpuDevice::host_allocator() { return host_allocator_.get(); }
+Allocator* GpuDevice::host_allocator() { return GpuHostAllocator(); }
+
+bool IsGpuHostTensor(const Tensor& t) {
+  Allocator* a = t.allocator();
+  return a != nullptr && a == GpuHostAllocator();
+}
+
+void GpuDevice::ReleaseAfterSync(Tensor t) {
+  absl::MutexLock lock(&deferred_mu_);
+  deferred_.push_back(std::move(t));
+}
 
 void GpuDevice::BeginStep() {
   absl::MutexLock lock(&step_mu_);
@@ -174,6 +184,35 @@ class CudaPinnedHostSubAllocator : public SubAllocator {
   std::string Name() const override { return "pinned host"; }
 };
 
+// The process's pinned pool: its limit is set by the first GpuDevice opened (or the default
+// when GpuHostAllocator is asked first).
+size_t first_host_limit_bytes = 0;
+absl::Mutex host_pool_mu;
+
+// Never gives regions back (cudaFreeHost), not even to retry a failing request: a CUDA-graph
+// capture may be running on some device, where that call is not allowed.
+class PinnedHostPool : public Allocator {
+ public:
+  explicit PinnedHostPool(size_t limit_bytes)
+      : bfc_(std::make_unique<CudaPinnedHostSubAllocator>(), PoolOptions(limit_bytes),
+             "gpu_host_bfc") {}
+  std::string Name() const override { return bfc_.name(); }
+  void* Allocate(size_t bytes) override {
+    return bfc_.AllocateRaw(bytes, /*may_release_regions=*/false);
+  }
+  void Deallocate(void* ptr, size_t) override { bfc_.DeallocateRaw(ptr); }
+  BfcAllocator* bfc() { return &bfc_; }
+
+ private:
+  static BfcAllocator::Options PoolOptions(size_t limit_bytes) {
+    BfcAllocator::Options options;
+    options.memory_limit = limit_bytes;
+    options.initial_region_bytes = std::min<size_t>(limit_bytes, size_t{16} << 20);
+    return options;
+  }
+  BfcAllocator bfc_;
+};
+
 absl::StatusOr<int> QueryDeviceCount() {
   int count = 0;
   absl::Status status = CudaStatus(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
@@ -196,6 +235,22 @@ int GpuDeviceCount() {
     return queried.ok() && *queried > 0 ? *queried : 0;
   }();
   return count;
+}
+
+Allocator* GpuHostAllocator() {
+  // Never destroyed: fetched tensors in it may outlive every session, even main().
+  static PinnedHostPool* const pool = []() -> PinnedHostPool* {
+    if (GpuDeviceCount() == 0) return nullptr;
+    absl::MutexLock lock(&host_pool_mu);
+    return new PinnedHostPool(first_host_limit_bytes > 0 ? first_host_limit_bytes
+                                                         : GpuOptions().host_memory_limit_bytes);
+  }();
+  return pool;
+}
+
+BfcAllocator* GpuDevice::host_bfc() {
+  auto* pool = static_cast<PinnedHostPool*>(GpuHostAllocator());
+  return pool != nullptr ? pool->bfc() : nullptr;
 }
 
 // ---- GpuEvent ----
@@ -318,15 +373,15 @@ absl::Status GpuDevice::Init() {
   device_options.initial_region_bytes = options_.initial_region_bytes;
   device_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaDeviceSubAllocator>(ordinal_),
                                                device_options, "gpu_bfc");
-  BfcAllocator::Options host_options;
-  host_options.memory_limit = options_.host_memory_limit_bytes;
-  host_options.initial_region_bytes = std::min<size_t>(options_.initial_region_bytes, 16 << 20);
-  host_bfc_ = std::make_unique<BfcAllocator>(std::make_unique<CudaPinnedHostSubAllocator>(),
-                                             host_options, "gpu_host_bfc");
+  {
+    absl::MutexLock lock(&host_pool_mu);
+    if (first_host_limit_bytes == 0) first_host_limit_bytes = options_.host_memory_limit_bytes;
+  }
+  if (GpuHostAllocator() == nullptr) {
+    return absl::InternalError("no pinned host memory pool although a GPU was found");
+  }
   device_allocator_ =
       std::make_unique<DeviceAllocator>(device_bfc_.get(), &capturing_, /*hold_frees=*/true);
-  host_allocator_ =
-      std::make_unique<DeviceAllocator>(host_bfc_.get(), &capturing_, /*hold_frees=*/false);
 
   // Non-blocking: no implicit synchronization with the legacy default stream, which other
   // libraries in the process may use.
@@ -483,6 +538,12 @@ absl::Status GpuDevice::EnqueueHostCallback(Stream which, absl::AnyInvocable<voi
 
 absl::Status GpuDevice::Synchronize() {
   if (absl::Status s = Activate(); !s.ok()) return s;
+  // Taken before waiting: everything kept so far had its copy enqueued before this wait.
+  std::vector<Tensor> release;
+  {
+    absl::MutexLock lock(&deferred_mu_);
+    release.swap(deferred_);
+  }
   absl::Status first;
   for (auto [s, label] : {std::pair{compute_stream_, "compute"},
                           std::pair{h2d_stream_, "host-to-device"},
@@ -498,6 +559,13 @@ absl::Status GpuDevice::Synchronize() {
 
 absl::Status GpuDevice::SynchronizeStream(Stream which) {
   if (absl::Status s = Activate(); !s.ok()) return s;
+  // The compute stream waits for every copy enqueued before (ordering contract), so what
+  // ReleaseAfterSync kept until now can go after this wait. Taken before waiting.
+  std::vector<Tensor> release;
+  if (which == Stream::kCompute) {
+    absl::MutexLock lock(&deferred_mu_);
+    release.swap(deferred_);
+  }
   return CudaStatus(cudaStreamSynchronize(stream(which)),
                     absl::StrCat(name(), ": cudaStreamSynchronize"));
 }
@@ -574,6 +642,8 @@ GpuGraph::~GpuGraph() {
 #else  // !WEIR_HAVE_CUDA: no GPU code in this build.
 
 int GpuDeviceCount() { return 0; }
+Allocator* GpuHostAllocator() { return nullptr; }
+BfcAllocator* GpuDevice::host_bfc() { return nullptr; }
 
 namespace {
 absl::Status NoCuda() {

@@ -20,8 +20,13 @@
 // directions can still overlap each other. Host memory given to a copy must stay valid until
 // the copy completes (Synchronize, or an event recorded after it): for pageable host memory
 // CUDA itself makes the call return only once the source was read (host-to-device) or the
-// destination written (device-to-host); pinned memory from host_allocator() makes the copies
-// truly asynchronous.
+// destination written (device-to-host); pinned memory from GpuHostAllocator() makes the copies
+// truly asynchronous, and then the host memory must be kept until the copy is done:
+// ReleaseAfterSync keeps a tensor until the next synchronization of the compute stream.
+//
+// Pinned host memory is one pool per process (GpuHostAllocator), as TensorFlow's gpu_host_bfc:
+// tensors fetched from a GPU are allocated from it and may outlive the session and its device,
+// so the pool is never destroyed.
 #ifndef WEIR_RUNTIME_GPU_GPU_DEVICE_H_
 #define WEIR_RUNTIME_GPU_GPU_DEVICE_H_
 
@@ -41,6 +46,7 @@
 #include "absl/synchronization/mutex.h"
 #include "runtime/device.h"
 #include "runtime/gpu/bfc_allocator.h"
+#include "runtime/tensor.h"
 
 // The CUDA handle types, so this header needs no CUDA headers: cudaStream_t is CUstream_st*,
 // cudaEvent_t is CUevent_st*, cublasHandle_t is cublasContext*.
@@ -55,6 +61,16 @@ namespace weir {
 // device) or Weir was built without CUDA. Never fails; asked once per process.
 int GpuDeviceCount();
 
+// The process's pool of pinned (page-locked) host memory, a BFC over cudaHostAlloc; null when
+// the process has no usable GPU. Made by the first call (at the latest when the first
+// GpuDevice opens, whose GpuOptions::host_memory_limit_bytes then bounds it; 4 GiB when asked
+// first) and never destroyed. An application can allocate its feeds here (like PyTorch's
+// pin_memory()): Tensor(GpuHostAllocator(), DT_FLOAT, shape) is copied to the GPU without
+// staging. Allocate returns nullptr when the limit is reached.
+Allocator* GpuHostAllocator();
+// True when `t` holds memory from GpuHostAllocator().
+bool IsGpuHostTensor(const Tensor& t);
+
 struct GpuOptions {
   // Device memory the allocator may take, as a fraction of the memory free when the device is
   // created (cudaMemGetInfo). In (0, 1].
@@ -64,13 +80,15 @@ struct GpuOptions {
   size_t memory_limit_bytes = 0;
   // First device region; later regions double (see bfc_allocator.h).
   size_t initial_region_bytes = size_t{64} << 20;
-  // Pinned host staging memory for feeds and fetches, at most this much.
+  // Pinned host memory for feeds and fetches, at most this much: the limit of the process's
+  // pool (GpuHostAllocator), set by the first device opened in the process.
   size_t host_memory_limit_bytes = size_t{4} << 30;
   // Let cuBLAS use TF32 tensor cores for float32 GEMMs (about 7x faster on an H100, about 1e-3
   // relative error instead of 1e-6). Off by default, as in TensorFlow 1.x semantics.
   bool allow_tf32 = false;
-  // cuBLAS workspace taken from the device allocator and bound to the handle, so cuBLAS never
-  // allocates by itself (required for CUDA-graph capture). 32 MiB is NVIDIA's advice for Hopper.
+  // cuBLAS and cuBLASLt workspace taken from the device allocator and bound to the handle, so
+  // cuBLAS never allocates by itself (required for CUDA-graph capture). 32 MiB is NVIDIA's
+  // advice for Hopper.
   size_t cublas_workspace_bytes = size_t{32} << 20;
 };
 
@@ -140,7 +158,7 @@ class GpuDevice : public Device {
 
   // Device memory: pointers must never be dereferenced on the host.
   Allocator* allocator() override;
-  // Pinned (page-locked) host memory for feeds and fetches; ordinary host memory for the CPU.
+  // Pinned (page-locked) host memory for feeds and fetches: GpuHostAllocator().
   Allocator* host_allocator();
   // GPU kernels are enqueued, not run by host threads.
   int intra_op_threads() const override { return 1; }
@@ -150,13 +168,18 @@ class GpuDevice : public Device {
   // e.g. "NVIDIA H100 80GB HBM3, compute capability 9.0, 79.1 GiB"
   const std::string& description() const { return description_; }
   BfcAllocator* device_bfc() { return device_bfc_.get(); }
-  BfcAllocator* host_bfc() { return host_bfc_.get(); }
+  // The process's pinned pool (shared by every GpuDevice).
+  BfcAllocator* host_bfc();
   BfcStats memory_stats() const { return device_bfc_->GetStats(); }
 
   CUstream_st* stream(Stream which) const;
   CUstream_st* compute_stream() const { return compute_stream_; }
-  // Bound to the compute stream; math mode per GpuOptions::allow_tf32.
+  // The device's cuBLAS handle, bound to the compute stream with the workspace below; math
+  // mode per GpuOptions::allow_tf32. The GEMM kernels use it (under launch_mutex()).
   cublasContext* cublas() const { return cublas_; }
+  // Device memory of GpuOptions::cublas_workspace_bytes for cuBLAS and cuBLASLt calls on the
+  // compute stream (they run one at a time there, so they can share it).
+  void* cublas_workspace() const { return cublas_workspace_; }
 
   // Asynchronous copies ordered as the header comment says. bytes == 0 is a no-op; a null
   // pointer with bytes > 0 is InvalidArgument. CUDA errors name the call and CUDA's message.
@@ -174,6 +197,10 @@ class GpuDevice : public Device {
   absl::Status Synchronize();
   // Blocks until the work enqueued so far on `which` is done; reports its errors.
   absl::Status SynchronizeStream(Stream which);
+  // Keeps `t` (the pinned host side of an asynchronous copy just enqueued) until the next
+  // Synchronize or SynchronizeStream(kCompute) has returned, which waits for the copy: copies
+  // join the compute stream (see the ordering contract). Every session step ends with one.
+  void ReleaseAfterSync(Tensor t);
 
   // GPU kernels hold this while they enqueue work, so that launches from several host threads
   // (two partitions, two concurrent steps) reach the compute stream one whole kernel at a time
@@ -227,10 +254,8 @@ class GpuDevice : public Device {
   const GpuOptions options_;
   std::string description_;
   std::unique_ptr<BfcAllocator> device_bfc_;
-  std::unique_ptr<BfcAllocator> host_bfc_;
   class DeviceAllocator;  // a BFC, capture-aware (gpu_device.cc)
   std::unique_ptr<DeviceAllocator> device_allocator_;  // holds frees while capturing
-  std::unique_ptr<DeviceAllocator> host_allocator_;
   CUstream_st* compute_stream_ = nullptr;
   CUstream_st* h2d_stream_ = nullptr;
   CUstream_st* d2h_stream_ = nullptr;
@@ -243,6 +268,8 @@ class GpuDevice : public Device {
   cublasContext* cublas_ = nullptr;
   void* cublas_workspace_ = nullptr;
   absl::Mutex launch_mu_;
+  absl::Mutex deferred_mu_;
+  std::vector<Tensor> deferred_ ABSL_GUARDED_BY(deferred_mu_);  // see ReleaseAfterSync
   std::atomic<bool> capturing_{false};
   absl::Mutex step_mu_;
   int active_steps_ ABSL_GUARDED_BY(step_mu_) = 0;

@@ -34,23 +34,49 @@ namespace weir {
 namespace gpu {
 namespace {
 
+// The device's cuDNN handle and plans, with a workspace from the device's memory pool (so it
+// counts against the device's limit and appears in its statistics).
+struct DeviceDnnState {
+  BfcAllocator* bfc = nullptr;
+  void* workspace = nullptr;
+  std::unique_ptr<GpuDnn> dnn;
+  ~DeviceDnnState() {
+    dnn.reset();
+    if (workspace != nullptr) bfc->DeallocateRaw(workspace);
+  }
+};
+
 absl::StatusOr<GpuDnn*> DeviceDnn(GpuDevice* device) {
   GpuStatus created;
-  GpuDnn* dnn = device->GetOrCreateShared<GpuDnn>("kernels/gpu/ops:GpuDnn", [&] {
-    std::unique_ptr<GpuDnn> made;
-    // cudnnCreate binds the handle to the current device.
-    if (absl::Status s = device->Activate(); !s.ok()) {
-      created = GpuStatus::Error(std::string(s.message()));
-      return made;
-    }
-    created = GpuDnn::Create(&made);
-    return made;
-  });
-  if (dnn == nullptr) {
+  DeviceDnnState* state =
+      device->GetOrCreateShared<DeviceDnnState>("kernels/gpu/ops:GpuDnn", [&] {
+        std::unique_ptr<DeviceDnnState> made;
+        // cudnnCreate binds the handle to the current device.
+        if (absl::Status s = device->Activate(); !s.ok()) {
+          created = GpuStatus::Error(std::string(s.message()));
+          return made;
+        }
+        auto state = std::make_unique<DeviceDnnState>();
+        state->bfc = device->device_bfc();
+        // Kernels are made outside any CUDA-graph capture (GpuDevice::BeginStep), so the pool
+        // may grow here.
+        state->workspace = state->bfc->AllocateRaw(GpuDnn::kDefaultWorkspaceBytes);
+        if (state->workspace == nullptr) {
+          created = GpuStatus::Error(absl::StrCat(
+              "out of memory allocating the cuDNN workspace of ", GpuDnn::kDefaultWorkspaceBytes,
+              " bytes (device memory limit ", state->bfc->memory_limit(), ")"));
+          return made;
+        }
+        created = GpuDnn::CreateBorrowing(&state->dnn, state->workspace,
+                                          GpuDnn::kDefaultWorkspaceBytes);
+        if (created.ok()) made = std::move(state);
+        return made;
+      });
+  if (state == nullptr) {
     return absl::UnavailableError(
         absl::StrCat(device->name(), ": cannot set up cuDNN: ", created.message()));
   }
-  return dnn;
+  return state->dnn.get();
 }
 
 // Device memory for a kernel's own use during one call; freed when the Tensor goes, which the

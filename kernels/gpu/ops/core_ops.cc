@@ -5,6 +5,7 @@
 // The relabeling ops never touch element data, so their GPU kernel is the CPU kernel run on a
 // device tensor, with the host-memory argument (Reshape's shape, ExpandDims' axis) read once
 // from its Const node and passed in host memory.
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -138,9 +139,11 @@ class SendKernel : public OpKernel {
       }
       return rendezvous->Send(key_, std::move(pinned));
     }
-    // Host memory from the CPU allocator, not pinned staging: the fetched tensor may outlive
-    // the session and its GPU device.
-    Tensor host(in.dtype(), in.shape());
+    // Pinned memory from the process's pool, which outlives every session, so the fetched
+    // tensor may too; the copy then needs no staging by the driver. When the pool is at its
+    // limit, ordinary host memory.
+    Tensor host(GpuHostAllocator(), in.dtype(), in.shape());
+    if (host.raw_data() == nullptr && bytes > 0) host = Tensor(in.dtype(), in.shape());
     {
       absl::MutexLock lock(&device->launch_mutex());
       if (auto s = device->CopyDeviceToHost(in.raw_data(), host.raw_data(), bytes); !s.ok()) {
@@ -186,12 +189,29 @@ class RecvKernel : public AsyncOpKernel {
         return;
       }
       GpuDevice* device = GpuDeviceOf(ctx);
+      const size_t bytes = value.TotalBytes();
+      // The copy reads pinned memory, so it is asynchronous and the host memory is kept until
+      // the step's final synchronization (ReleaseAfterSync). Pageable memory is staged into
+      // pinned memory first: a copy from pageable memory may wait for the stream's earlier
+      // work and is staged by the driver anyway. While a CUDA graph is recorded the value is
+      // the graph runner's pinned staging buffer, which the graph keeps (nothing to stage:
+      // a host memcpy would not be recorded).
+      Tensor source = value;
+      if (!device->capturing() && bytes > 0 && !IsGpuHostTensor(value)) {
+        Tensor staging(GpuHostAllocator(), value.dtype(), value.shape());
+        if (staging.raw_data() != nullptr) {
+          std::memcpy(staging.raw_data(), value.raw_data(), bytes);
+          source = std::move(staging);
+        }
+      }
       {
         absl::MutexLock lock(&device->launch_mutex());
-        // From pageable host memory CUDA returns once it has read the source, so `value` may go
-        // when this callback returns.
-        ctx->SetStatus(device->CopyHostToDevice(value.raw_data(), (*out)->raw_data(),
-                                                value.TotalBytes()));
+        // From pageable memory (pinned pool at its limit) CUDA returns once it has read the
+        // source, so `value` may go when this callback returns.
+        ctx->SetStatus(device->CopyHostToDevice(source.raw_data(), (*out)->raw_data(), bytes));
+      }
+      if (!device->capturing() && IsGpuHostTensor(source)) {
+        device->ReleaseAfterSync(std::move(source));
       }
       // Only after the launch mutex is released: done() runs the kernels this one made ready
       // inline on this thread, and each takes the (non-reentrant) launch mutex itself.

@@ -22,13 +22,16 @@ namespace gpu {
 namespace {
 
 absl::StatusOr<GpuBlas*> DeviceBlas(GpuDevice* device) {
-  // cublasCreate, cublasLtCreate and the workspace's cudaMalloc act on the calling thread's
-  // current device, which a compiling thread has not necessarily set to this one.
+  // cublasLtCreate acts on the calling thread's current device, which a compiling thread has
+  // not necessarily set to this one.
   if (auto s = device->Activate(); !s.ok()) return s;
   GpuStatus created;
   GpuBlas* blas = device->GetOrCreateShared<GpuBlas>("kernels/gpu/ops:GpuBlas", [&] {
     std::unique_ptr<GpuBlas> made;
-    created = GpuBlas::Create(&made);
+    // The device's cuBLAS handle and workspace (from its memory pool, inside its limit);
+    // every use is under the device's launch mutex, on its compute stream.
+    created = GpuBlas::CreateBorrowing(&made, device->cublas(), device->cublas_workspace(),
+                                       device->options().cublas_workspace_bytes);
     return made;
   });
   if (blas == nullptr) {

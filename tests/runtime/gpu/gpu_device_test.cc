@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "runtime/tensor.h"
 
 #ifdef WEIR_HAVE_CUDA
 #include <cublas_v2.h>
@@ -72,6 +73,13 @@ TEST_CASE("GpuDevice: without a GPU Create says so") {
   CHECK(std::string(d.status().message()).find("no GPU") != std::string::npos);
 }
 
+TEST_CASE("GpuDevice: without a GPU there is no pinned pool and no tensor is pinned") {
+  if (GpuDeviceCount() > 0) return;  // only meaningful without one
+  CHECK(GpuHostAllocator() == nullptr);
+  CHECK_FALSE(IsGpuHostTensor(Tensor(DT_FLOAT, TensorShape({4}))));
+  CHECK_FALSE(IsGpuHostTensor(Tensor()));
+}
+
 // ---- With a GPU ----
 
 TEST_CASE("GpuDevice: creation, names, streams, cuBLAS math mode") {
@@ -114,6 +122,8 @@ TEST_CASE("GpuDevice: round trips host -> device -> device -> host keep every by
   std::unique_ptr<GpuDevice> device = MakeDevice();
   Allocator* dev = device->allocator();
   Allocator* pinned = device->host_allocator();
+  // The pinned pool is the process's: count from what other cases left in it.
+  const int64_t pinned_base = device->host_bfc()->GetStats().bytes_in_use;
   uint32_t seed = 7;
   for (size_t n : {size_t{1}, size_t{255}, size_t{4096}, size_t{1 * kMiB + 3}, 64 * kMiB}) {
     INFO("bytes " << n);
@@ -143,7 +153,62 @@ TEST_CASE("GpuDevice: round trips host -> device -> device -> host keep every by
     dev->Deallocate(b, n);
     pinned->Deallocate(out, n);
   }
-  CHECK(device->host_bfc()->GetStats().bytes_in_use == 0);
+  CHECK(device->host_bfc()->GetStats().bytes_in_use == pinned_base);
+}
+
+TEST_CASE("GpuDevice: the pinned pool is the process's and outlives every device") {
+  SKIP_WITHOUT_GPU();
+  Allocator* pool = GpuHostAllocator();
+  REQUIRE(pool != nullptr);
+  Tensor kept;
+  {
+    std::unique_ptr<GpuDevice> device = MakeDevice();
+    CHECK(device->host_allocator() == pool);
+    std::unique_ptr<GpuDevice> other = MakeDevice();
+    CHECK(other->host_allocator() == pool);
+    CHECK(other->host_bfc() == device->host_bfc());
+    kept = Tensor(pool, DT_FLOAT, TensorShape({1000}));
+    REQUIRE(kept.raw_data() != nullptr);
+    for (int i = 0; i < 1000; ++i) kept.data<float>()[i] = static_cast<float>(i);
+  }
+  // Both devices are gone; the pinned tensor is still there.
+  CHECK(IsGpuHostTensor(kept));
+  CHECK(kept.data<float>()[999] == 999.0f);
+  CHECK_FALSE(IsGpuHostTensor(Tensor(DT_FLOAT, TensorShape({4}))));
+  CHECK_FALSE(IsGpuHostTensor(Tensor()));
+}
+
+TEST_CASE("GpuDevice: ReleaseAfterSync keeps a copy's pinned source until the compute stream syncs") {
+  SKIP_WITHOUT_GPU();
+  std::unique_ptr<GpuDevice> device = MakeDevice();
+  BfcAllocator* pool = device->host_bfc();
+  for (size_t n : {size_t{64}, size_t{3 * kMiB}}) {  // compute stream, then the copy stream
+    INFO("bytes " << n);
+    REQUIRE(device->Synchronize().ok());
+    const int64_t base = pool->GetStats().bytes_in_use;
+    const std::vector<uint8_t> in = RandomBytes(n, static_cast<uint32_t>(n));
+    void* dst = device->allocator()->Allocate(n);
+    REQUIRE(dst != nullptr);
+    {
+      Tensor source(device->host_allocator(), DT_UINT8, TensorShape({static_cast<int64_t>(n)}));
+      REQUIRE(source.raw_data() != nullptr);
+      std::memcpy(source.raw_data(), in.data(), n);
+      REQUIRE(device->CopyHostToDevice(source.raw_data(), dst, n).ok());
+      device->ReleaseAfterSync(std::move(source));
+    }
+    // Kept: the only reference left is the device's.
+    CHECK(pool->GetStats().bytes_in_use >= base + static_cast<int64_t>(n));
+    // Another stream's wait does not release it; the compute stream's does.
+    REQUIRE(device->SynchronizeStream(GpuDevice::Stream::kDeviceToHost).ok());
+    CHECK(pool->GetStats().bytes_in_use >= base + static_cast<int64_t>(n));
+    REQUIRE(device->SynchronizeStream(GpuDevice::Stream::kCompute).ok());
+    CHECK(pool->GetStats().bytes_in_use == base);
+    std::vector<uint8_t> back(n, 0);
+    REQUIRE(device->CopyDeviceToHost(dst, back.data(), n).ok());
+    REQUIRE(device->Synchronize().ok());
+    CHECK(back == in);
+    device->allocator()->Deallocate(dst, n);
+  }
 }
 
 TEST_CASE("GpuDevice: copies are ordered with compute work without host synchronization") {

@@ -7,7 +7,8 @@
 // reshaping, transposing, concatenating and reducing ops.
 //
 // Every case needs a GPU: without one it says "SKIPPED: no GPU" (tools/run_tests.sh counts it)
-// and passes.
+// and passes. Fetches come back in the process's pinned pool and outlive the session; pinned
+// and pageable feeds give the same results, also through a CPU op between two GPU ops.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -477,6 +478,81 @@ TEST_CASE("GPU session: int32/int64 feeds and reshape/transpose/concat/reduction
   // The int64 values really are past the int32 range.
   CHECK(std::any_of(big_values.begin(), big_values.end(),
                     [](int64_t v) { return v > (int64_t{1} << 32) || v < -(int64_t{1} << 32); }));
+}
+
+
+// ---- (g) Pinned feeds and fetches -------------------------------------------------------------
+
+// x -> Mul(x, x) on the GPU -> Identity forced onto the CPU -> Add(., x) on the GPU. Without
+// CUDA-graph capture every copy goes through the executor's _Send/_Recv: fetches land in the
+// process's pinned pool, pageable feeds are staged through it, and the CPU Identity hands the
+// pinned tensor it received straight back to the GPU (an asynchronous copy whose source must be
+// kept until the step's final synchronization).
+TEST_CASE("GPU session: fetches are pinned and outlive the session; pinned and pageable feeds") {
+  SKIP_WITHOUT_GPU();
+  Scope s = Scope::NewRootScope();
+  Output x = ops::Placeholder(s.WithOpName("x"), DT_FLOAT, {-1});
+  Output sq = ops::Mul(s.WithOpName("sq"), x, x);
+  Output hop = ops::Identity(s.WithOpName("hop").WithDevice("/device:CPU:0"), sq);
+  ops::Add(s.WithOpName("back"), hop, x);
+  const GraphDef def = ToGraphDef(s);
+
+  PlacementLog log;
+  SessionOptions options;
+  options.gpu_graph_capture = false;
+  log.Attach(&options);
+  std::unique_ptr<Session> gpu = MakeSession(def, options);
+  if (gpu->gpu_device() == nullptr) {
+    WARN("SKIPPED: no GPU (the session could not open one)");
+    return;
+  }
+  REQUIRE(GpuHostAllocator() != nullptr);
+  CHECK(gpu->gpu_device()->host_allocator() == GpuHostAllocator());
+
+  std::mt19937 rng(23);
+  std::vector<Tensor> kept;  // fetches kept past the session
+  std::vector<std::vector<float>> kept_want;
+  // 3 floats (compute-stream copies) and 2 MiB + 4 bytes (copy streams), pageable and pinned.
+  for (int64_t n : {int64_t{3}, int64_t{(2 << 20) / 4 + 1}}) {
+    for (int step = 0; step < 6; ++step) {
+      INFO("n " << n << ", step " << step);
+      const std::vector<float> values = RandomFloats(static_cast<size_t>(n), rng, -4, 4);
+      const bool pinned_feed = step % 2 == 1;
+      Tensor feed = pinned_feed ? Tensor(GpuHostAllocator(), DT_FLOAT, TensorShape({n}))
+                                : Tensor(DT_FLOAT, TensorShape({n}));
+      REQUIRE(feed.raw_data() != nullptr);
+      std::copy(values.begin(), values.end(), feed.data<float>());
+      CHECK(IsGpuHostTensor(feed) == pinned_feed);
+      std::vector<Tensor> out;
+      absl::Status st = gpu->Run({{"x", feed}}, {"back", "sq"}, {}, &out);
+      INFO(st.ToString());
+      REQUIRE(st.ok());
+      REQUIRE(out.size() == 2);
+      std::vector<float> want_back(values.size()), want_sq(values.size());
+      for (size_t i = 0; i < values.size(); ++i) {
+        want_sq[i] = values[i] * values[i];
+        want_back[i] = want_sq[i] + values[i];
+      }
+      CHECK(std::equal(want_sq.begin(), want_sq.end(), out[1].data<float>()));
+      CHECK(std::equal(want_back.begin(), want_back.end(), out[0].data<float>()));
+      CHECK(IsGpuHostTensor(out[0]));
+      CHECK(IsGpuHostTensor(out[1]));
+      kept.push_back(out[0]);
+      kept_want.push_back(want_back);
+    }
+  }
+  CHECK(log.DeviceOf("sq") == kGpu);
+  CHECK(log.DeviceOf("back") == kGpu);
+  CHECK(absl::StrContains(log.DeviceOf("hop"), "CPU"));
+
+  // The session and its GPU device go; the fetched tensors stay readable and writable.
+  gpu.reset();
+  for (size_t k = 0; k < kept.size(); ++k) {
+    INFO("kept fetch " << k);
+    CHECK(std::equal(kept_want[k].begin(), kept_want[k].end(), kept[k].data<float>()));
+    kept[k].data<float>()[0] = 1.0f;
+    CHECK(kept[k].data<float>()[0] == 1.0f);
+  }
 }
 
 }  // namespace
