@@ -130,6 +130,9 @@ struct ConvPlan {
   cudnnTensorDescriptor_t y = nullptr;
   std::vector<Candidate> candidates;
   size_t current = 0;
+  // cuDNN has no algorithm for the shape (none offered, or every one declined at launch): the
+  // direct kernel runs it (LaunchDirectConvNhwc).
+  bool direct = false;
   cudnnMathType_t math_set = CUDNN_DEFAULT_MATH;  // what `conv` holds now
 
   ConvPlan() = default;
@@ -504,12 +507,16 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
   auto it = plans_->conv.find(key);
   if (it == plans_->conv.end()) {
     auto plan = std::make_unique<ConvPlan>();
-    st = BuildConvPlan(handle, p, workspace_bytes_, plan.get());
-    if (!st.ok()) return st;
+    // A shape cuDNN cannot describe or has no algorithm for (within the workspace and the
+    // math mode) runs on the direct kernel instead of failing. A CUDA error behind it would
+    // show again at the direct kernel's launch or at the step's synchronization.
+    if (!BuildConvPlan(handle, p, workspace_bytes_, plan.get()).ok()) plan->direct = true;
+    if (plan->direct) ++num_direct_plans_;
     if (plans_->conv.size() >= kMaxPlans) plans_->conv.clear();
     it = plans_->conv.emplace(key, std::move(plan)).first;
   }
   ConvPlan& plan = *it->second;
+  if (plan.direct) return DirectConv(p, input, filter, output, stream);
 
   const PaddingSplit sh = SplitPadding(p.pad_top, p.pad_bottom);
   const PaddingSplit sw = SplitPadding(p.pad_left, p.pad_right);
@@ -546,6 +553,12 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
       continue;
     }
     if (status == CUDNN_STATUS_SUCCESS) return GpuStatus::Ok();
+    if (NotSupported(status)) {
+      // The last candidate declined too: this shape and later calls run directly.
+      plan.direct = true;
+      ++num_direct_plans_;
+      return DirectConv(p, input, filter, output, stream);
+    }
     // Which algorithm and shape failed: what a GPU session needs to reproduce it.
     const std::string what = "cudnnConvolutionForward (algo " +
                              std::to_string(static_cast<int>(c.algo)) + ", math type " +
@@ -553,6 +566,28 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
     return DnnStatus(status, what.c_str());
   }
   return GpuStatus::Error(DescribeConv(p) + ": no cuDNN algorithm is left to run it");
+}
+
+GpuStatus GpuDnn::DirectConv(const ConvParams& p, const float* input, const float* filter,
+                             float* output, GpuStream stream) {
+  DirectConvShape s;
+  s.batch = p.batch;
+  s.in_h = p.in_h;
+  s.in_w = p.in_w;
+  s.in_c = p.in_c;
+  s.filter_h = p.filter_h;
+  s.filter_w = p.filter_w;
+  s.out_c = p.out_c;
+  s.groups = p.groups;
+  s.stride_h = p.stride_h;
+  s.stride_w = p.stride_w;
+  s.dilation_h = p.dilation_h;
+  s.dilation_w = p.dilation_w;
+  s.pad_top = p.pad_top;
+  s.pad_left = p.pad_left;
+  s.out_h = p.out_h;
+  s.out_w = p.out_w;
+  return LaunchDirectConvNhwc(s, input, filter, output, stream);
 }
 
 GpuStatus GpuDnn::Pool(const PoolParams& p, const float* input, float* output, void* scratch,

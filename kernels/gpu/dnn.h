@@ -99,7 +99,8 @@ class GpuDnn {
 
   // output = conv(input, filter) with `filter` in KRSC. `scratch` holds ConvScratchBytes.
   // The algorithm is cuDNN's heuristic choice (cudnnGetConvolutionForwardAlgorithm_v7), made
-  // once per shape: the fastest expected one that fits the workspace and the math mode.
+  // once per shape: the fastest expected one that fits the workspace and the math mode. Where
+  // cuDNN has none (or declines every one at launch) a direct kernel computes it.
   GpuStatus Conv2D(const ConvParams& params, const float* input, const float* filter, float* output,
                    void* scratch, size_t scratch_bytes, GpuStream stream);
 
@@ -113,8 +114,13 @@ class GpuDnn {
                                const float* offset, const float* mean, const float* variance,
                                float* y, GpuStream stream);
 
+  // Shapes that went to the direct kernel so far (cuDNN had no algorithm for them).
+  int64_t num_direct_plans() const { return num_direct_plans_; }
+
  private:
   struct Plans;  // descriptors and algorithms per shape (dnn.cc)
+  GpuStatus DirectConv(const ConvParams& params, const float* input, const float* filter,
+                       float* output, GpuStream stream);
 
   GpuDnn();
   std::unique_ptr<Plans> plans_;
@@ -122,6 +128,7 @@ class GpuDnn {
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;
   bool owns_workspace_ = true;  // false after CreateBorrowing
+  int64_t num_direct_plans_ = 0;
 };
 
 // TensorFlow's HWIO filter [kh, kw, in, out] as cuDNN's KRSC [out, kh, kw, in], on the host

@@ -1,6 +1,7 @@
-// dnn_kernels.cu - Padding, the average-pooling count correction and a plain batch norm, the
-// CUDA kernels that GpuDnn (dnn.cc) runs around cuDNN. All are grid-stride loops over the
-// output, one element per iteration: memory-bound copies that need nothing cleverer.
+// dnn_kernels.cu - Padding, the average-pooling count correction, a plain batch norm and a
+// direct convolution, the CUDA kernels that GpuDnn (dnn.cc) runs around cuDNN. All are
+// grid-stride loops over the output, one element per iteration: memory-bound copies that need
+// nothing cleverer, and a fallback convolution that only has to be right.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -60,7 +61,53 @@ __global__ void BatchNormInferenceKernel(const float* x, const float* scale, con
   }
 }
 
+__global__ void DirectConvNhwcKernel(const float* in, const float* filter, float* out,
+                                     DirectConvShape s, int64_t total) {
+  const int64_t in_per_group = s.in_c / s.groups;
+  const int64_t out_per_group = s.out_c / s.groups;
+  for (int64_t i = internal::GlobalThreadIndex(); i < total; i += internal::GlobalThreadCount()) {
+    const int64_t oc = i % s.out_c;
+    const int64_t ow = (i / s.out_c) % s.out_w;
+    const int64_t oh = (i / (s.out_c * s.out_w)) % s.out_h;
+    const int64_t b = i / (s.out_c * s.out_w * s.out_h);
+    const int64_t first_c = (oc / out_per_group) * in_per_group;
+    const float* f = filter + oc * s.filter_h * s.filter_w * in_per_group;
+    float acc = 0.0f;
+    for (int64_t r = 0; r < s.filter_h; ++r) {
+      const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dilation_h;
+      if (ih < 0 || ih >= s.in_h) continue;
+      for (int64_t q = 0; q < s.filter_w; ++q) {
+        const int64_t iw = ow * s.stride_w - s.pad_left + q * s.dilation_w;
+        if (iw < 0 || iw >= s.in_w) continue;
+        const float* x = in + ((b * s.in_h + ih) * s.in_w + iw) * s.in_c + first_c;
+        const float* w = f + (r * s.filter_w + q) * in_per_group;
+        for (int64_t c = 0; c < in_per_group; ++c) acc = fmaf(x[c], w[c], acc);
+      }
+    }
+    out[i] = acc;
+  }
+}
+
 }  // namespace
+
+GpuStatus LaunchDirectConvNhwc(const DirectConvShape& s, const float* input,
+                               const float* filter_krsc, float* output, GpuStream stream) {
+  const bool ok = s.batch >= 0 && s.in_h >= 0 && s.in_w >= 0 && s.in_c >= 0 && s.out_c >= 0 &&
+                  s.filter_h > 0 && s.filter_w > 0 && s.groups > 0 && s.in_c % s.groups == 0 &&
+                  s.out_c % s.groups == 0 && s.stride_h > 0 && s.stride_w > 0 &&
+                  s.dilation_h > 0 && s.dilation_w > 0 && s.pad_top >= 0 && s.pad_left >= 0 &&
+                  s.out_h >= 0 && s.out_w >= 0;
+  if (!ok) {
+    return GpuStatus::Error(
+        "direct convolution: sizes, strides and dilations must be positive, paddings "
+        "non-negative, and channels multiples of the group count");
+  }
+  const int64_t total = s.batch * s.out_h * s.out_w * s.out_c;
+  if (total == 0) return GpuStatus::Ok();
+  DirectConvNhwcKernel<<<internal::BlocksFor(total), internal::kThreadsPerBlock, 0,
+                         internal::AsCudaStream(stream)>>>(input, filter_krsc, output, s, total);
+  return internal::LaunchStatus("DirectConvNhwcKernel");
+}
 
 GpuStatus LaunchPadNhwc(const float* in, int64_t n, int64_t h, int64_t w, int64_t c, int64_t top,
                         int64_t bottom, int64_t left, int64_t right, float value, float* out,
