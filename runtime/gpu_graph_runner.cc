@@ -11,20 +11,21 @@
 namespace weir {
 namespace {
 
-// Whether `node` (a CPU partition's _Send to the GPU) depends on a value the partition received
-// from another device: then the GPU partition's inputs may depend on its own outputs.
-bool DependsOnReceive(const Node* node) {
+// The _Recv that `node` (a CPU partition's _Send to the GPU) depends on, if any: a value the
+// partition received from another device, so the GPU partition's inputs may depend on its own
+// outputs. Null when there is none.
+const Node* ReceiveDependedOn(const Node* node) {
   std::vector<const Node*> stack = {node};
   absl::flat_hash_set<const Node*> seen = {node};
   while (!stack.empty()) {
     const Node* n = stack.back();
     stack.pop_back();
-    if (n->op() == "_Recv") return true;
+    if (n->op() == "_Recv") return n;
     for (const Edge* e : n->in_edges()) {
       if (seen.insert(e->src).second) stack.push_back(e->src);
     }
   }
-  return false;
+  return nullptr;
 }
 
 std::string Signature(const std::vector<Tensor>& inputs) {
@@ -50,8 +51,41 @@ struct GpuGraphRunner::Entry {
   std::unique_ptr<GpuGraph> graph;
 };
 
+absl::Status GpuGraphRunner::CheckReplayable(const Graph& gpu_partition,
+                                             const std::string& gpu_device_name,
+                                             const std::vector<const Graph*>& cpu_partitions) {
+  for (const Node* node : gpu_partition.nodes()) {
+    const bool recv = node->op() == "_Recv";
+    if (!recv && node->op() != "_Send") continue;
+    if (absl::StatusOr<std::string> key = RendezvousKeyOf(*node); !key.ok()) return key.status();
+    DataType dtype = DT_INVALID;
+    if (absl::Status s = node->GetAttr(recv ? "tensor_type" : "T", &dtype); !s.ok()) return s;
+    // Strings never live on the GPU; anything without a fixed size cannot be staged.
+    if (dtype == DT_STRING || DataTypeSize(dtype) == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(node->DebugName(), " carries ", DataTypeString(dtype),
+                       ", which has no fixed size to stage"));
+    }
+  }
+  for (const Graph* graph : cpu_partitions) {
+    for (const Node* node : graph->nodes()) {
+      if (node->op() != "_Send") continue;
+      std::string recv_device;
+      if (absl::Status s = node->GetAttr("recv_device", &recv_device); !s.ok()) return s;
+      if (recv_device != gpu_device_name) continue;
+      if (const Node* recv = ReceiveDependedOn(node); recv != nullptr) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            node->DebugName(), " sends to ", gpu_device_name, " a value that depends on ",
+            recv->DebugName(), ": the GPU partition's inputs would wait for its own outputs"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
     const Executor* executor, GpuDevice* device, const std::vector<const Graph*>& cpu_partitions) {
+  if (!CheckReplayable(executor->graph(), device->name(), cpu_partitions).ok()) return nullptr;
   std::vector<Transfer> inputs, outputs;
   for (const Node* node : executor->graph().nodes()) {
     const bool recv = node->op() == "_Recv";
@@ -61,17 +95,7 @@ std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
     Transfer t;
     t.key = *std::move(key);
     if (!node->GetAttr(recv ? "tensor_type" : "T", &t.dtype).ok()) return nullptr;
-    // Strings never live on the GPU; anything without a fixed size cannot be staged.
-    if (t.dtype == DT_STRING || DataTypeSize(t.dtype) == 0) return nullptr;
     (recv ? inputs : outputs).push_back(std::move(t));
-  }
-  for (const Graph* graph : cpu_partitions) {
-    for (const Node* node : graph->nodes()) {
-      if (node->op() != "_Send") continue;
-      std::string recv_device;
-      if (!node->GetAttr("recv_device", &recv_device).ok()) return nullptr;
-      if (recv_device == device->name() && DependsOnReceive(node)) return nullptr;
-    }
   }
   return std::unique_ptr<GpuGraphRunner>(
       new GpuGraphRunner(executor, device, std::move(inputs), std::move(outputs)));

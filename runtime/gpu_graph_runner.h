@@ -47,6 +47,13 @@ class GpuGraphRunner {
   // `cpu_partitions`; null when the partition cannot be replayed (see the header comment).
   static std::unique_ptr<GpuGraphRunner> Create(const Executor* executor, GpuDevice* device,
                                                 const std::vector<const Graph*>& cpu_partitions);
+  // Whether the GPU partition `gpu_partition` of device `gpu_device_name`, next to
+  // `cpu_partitions`, can be replayed: OK, or FailedPrecondition naming the node that prevents
+  // it (a CPU _Send to the GPU depending on a _Recv from it; a transfer of strings). Needs no
+  // GPU: it only reads the graphs.
+  static absl::Status CheckReplayable(const Graph& gpu_partition,
+                                      const std::string& gpu_device_name,
+                                      const std::vector<const Graph*>& cpu_partitions);
   ~GpuGraphRunner();
 
   // Runs the partition for one step: `args.frame->rendezvous` is the step's rendezvous.
