@@ -182,7 +182,8 @@ absl::StatusOr<std::unique_ptr<GpuGraphRunner::Entry>> GpuGraphRunner::Capture(
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor staging(device_->host_allocator(), inputs[i].dtype(), inputs[i].shape());
     if (staging.raw_data() == nullptr && inputs[i].TotalBytes() > 0) {
-      return absl::ResourceExhaustedError("out of pinned host memory for a CUDA-graph input");
+      // The pinned pool also holds fetched tensors the application keeps: try again later.
+      return absl::AbortedError("out of pinned host memory for a CUDA-graph input");
     }
     if (inputs[i].TotalBytes() > 0) {
       std::memcpy(staging.raw_data(), inputs[i].raw_data(), inputs[i].TotalBytes());
@@ -246,8 +247,12 @@ absl::Status GpuGraphRunner::Replay(Entry& entry, const std::vector<Tensor>& inp
   if (auto s = device_->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) return s;
   outputs->clear();
   for (const Tensor& staging : entry.output_staging) {
-    // A fresh host tensor: the caller may keep it past the next replay (and the session).
-    Tensor out(staging.dtype(), staging.shape());
+    // A fresh tensor: the caller may keep it past the next replay (and the session). Pinned,
+    // as the executor's fetches are (ordinary memory when the pool is at its limit).
+    Tensor out(GpuHostAllocator(), staging.dtype(), staging.shape());
+    if (out.raw_data() == nullptr && staging.TotalBytes() > 0) {
+      out = Tensor(staging.dtype(), staging.shape());
+    }
     if (staging.TotalBytes() > 0) {
       std::memcpy(out.raw_data(), staging.raw_data(), staging.TotalBytes());
     }

@@ -187,7 +187,7 @@ class CudaPinnedHostSubAllocator : public SubAllocator {
 // The process's pinned pool: its limit is set by the first GpuDevice opened (or the default
 // when GpuHostAllocator is asked first).
 size_t first_host_limit_bytes = 0;
-absl::Mutex host_pool_mu;
+ABSL_CONST_INIT absl::Mutex host_pool_mu(absl::kConstInit);
 
 // Never gives regions back (cudaFreeHost), not even to retry a failing request: a CUDA-graph
 // capture may be running on some device, where that call is not allowed.

@@ -48,6 +48,7 @@ struct DeviceDnnState {
 
 absl::StatusOr<GpuDnn*> DeviceDnn(GpuDevice* device) {
   GpuStatus created;
+  bool out_of_memory = false;
   DeviceDnnState* state =
       device->GetOrCreateShared<DeviceDnnState>("kernels/gpu/ops:GpuDnn", [&] {
         std::unique_ptr<DeviceDnnState> made;
@@ -62,6 +63,7 @@ absl::StatusOr<GpuDnn*> DeviceDnn(GpuDevice* device) {
         // may grow here.
         state->workspace = state->bfc->AllocateRaw(GpuDnn::kDefaultWorkspaceBytes);
         if (state->workspace == nullptr) {
+          out_of_memory = true;
           created = GpuStatus::Error(absl::StrCat(
               "out of memory allocating the cuDNN workspace of ", GpuDnn::kDefaultWorkspaceBytes,
               " bytes (device memory limit ", state->bfc->memory_limit(), ")"));
@@ -73,8 +75,10 @@ absl::StatusOr<GpuDnn*> DeviceDnn(GpuDevice* device) {
         return made;
       });
   if (state == nullptr) {
-    return absl::UnavailableError(
-        absl::StrCat(device->name(), ": cannot set up cuDNN: ", created.message()));
+    const std::string message =
+        absl::StrCat(device->name(), ": cannot set up cuDNN: ", created.message());
+    return out_of_memory ? absl::ResourceExhaustedError(message)
+                         : absl::UnavailableError(message);
   }
   return state->dnn.get();
 }

@@ -127,8 +127,10 @@ class SendKernel : public OpKernel {
       // the graph keeps, and the runner reads it after each replay. No wait: capture forbids it.
       Tensor pinned(device->host_allocator(), in.dtype(), in.shape());
       if (pinned.raw_data() == nullptr && bytes > 0) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("out of pinned host memory allocating ", bytes, " bytes"));
+        // Aborted: the graph runner tries the capture again on a later step (the pool also
+        // holds fetched tensors the application keeps, which may go).
+        return absl::AbortedError(absl::StrCat(
+            "out of pinned host memory allocating ", bytes, " bytes while capturing"));
       }
       {
         absl::MutexLock lock(&device->launch_mutex());
@@ -147,6 +149,9 @@ class SendKernel : public OpKernel {
     {
       absl::MutexLock lock(&device->launch_mutex());
       if (auto s = device->CopyDeviceToHost(in.raw_data(), host.raw_data(), bytes); !s.ok()) {
+        // The copy may have been enqueued on the copy stream before a later call failed: let it
+        // finish before `host` goes back to the pool.
+        (void)device->SynchronizeStream(GpuDevice::Stream::kDeviceToHost);
         return s;
       }
     }
@@ -204,15 +209,21 @@ class RecvKernel : public AsyncOpKernel {
           source = std::move(staging);
         }
       }
+      absl::Status copied;
       {
         absl::MutexLock lock(&device->launch_mutex());
         // From pageable memory (pinned pool at its limit) CUDA returns once it has read the
         // source, so `value` may go when this callback returns.
-        ctx->SetStatus(device->CopyHostToDevice(source.raw_data(), (*out)->raw_data(), bytes));
+        copied = device->CopyHostToDevice(source.raw_data(), (*out)->raw_data(), bytes);
       }
-      if (!device->capturing() && IsGpuHostTensor(source)) {
+      if (!copied.ok() && !device->capturing()) {
+        // The copy may be on the copy stream without the compute stream waiting for it (a
+        // failed join), so the step's final sync would not cover it: wait for it here.
+        (void)device->SynchronizeStream(GpuDevice::Stream::kHostToDevice);
+      } else if (!device->capturing() && IsGpuHostTensor(source)) {
         device->ReleaseAfterSync(std::move(source));
       }
+      ctx->SetStatus(copied);
       // Only after the launch mutex is released: done() runs the kernels this one made ready
       // inline on this thread, and each takes the (non-reentrant) launch mutex itself.
       done();

@@ -30,8 +30,12 @@ absl::StatusOr<GpuBlas*> DeviceBlas(GpuDevice* device) {
     std::unique_ptr<GpuBlas> made;
     // The device's cuBLAS handle and workspace (from its memory pool, inside its limit);
     // every use is under the device's launch mutex, on its compute stream.
-    created = GpuBlas::CreateBorrowing(&made, device->cublas(), device->cublas_workspace(),
-                                       device->options().cublas_workspace_bytes);
+    // Without one (GpuOptions::cublas_workspace_bytes = 0), its own handles and workspace:
+    // cuBLAS must never allocate by itself during a CUDA-graph capture.
+    created = device->cublas_workspace() != nullptr
+                  ? GpuBlas::CreateBorrowing(&made, device->cublas(), device->cublas_workspace(),
+                                             device->options().cublas_workspace_bytes)
+                  : GpuBlas::Create(&made);
     return made;
   });
   if (blas == nullptr) {

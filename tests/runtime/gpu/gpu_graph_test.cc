@@ -89,6 +89,8 @@ void RunAndCompare(Session& gpu, Session& cpu, const std::vector<int64_t>& batch
     INFO(s.ToString());
     REQUIRE(s.ok());
     CHECK(MaxRelError(got[0], want[0]) <= 1e-4);
+    // Replayed or not, a fetch from the GPU comes back in the pinned pool.
+    CHECK(IsGpuHostTensor(got[0]));
   }
 }
 
