@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/rendezvous.h"
@@ -102,6 +103,123 @@ std::unique_ptr<GpuGraphRunner> GpuGraphRunner::Create(
 }
 
 GpuGraphRunner::~GpuGraphRunner() = default;
+
+std::vector<std::string> GpuGraphRunner::input_keys() const {
+  std::vector<std::string> keys;
+  for (const Transfer& t : inputs_) keys.push_back(t.key);
+  return keys;
+}
+
+std::vector<std::string> GpuGraphRunner::output_keys() const {
+  std::vector<std::string> keys;
+  for (const Transfer& t : outputs_) keys.push_back(t.key);
+  return keys;
+}
+
+absl::StatusOr<GpuGraphRunner::DirectIo> GpuGraphRunner::MatchDirectIo(
+    const Graph& cpu_partition, const std::vector<std::string>& input_keys,
+    const std::vector<std::string>& output_keys) {
+  absl::flat_hash_map<std::string, size_t> input_at, output_at;
+  for (size_t i = 0; i < input_keys.size(); ++i) input_at[input_keys[i]] = i;
+  for (size_t j = 0; j < output_keys.size(); ++j) output_at[output_keys[j]] = j;
+  DirectIo io;
+  io.input_args.assign(input_keys.size(), -1);
+  io.output_retvals.assign(output_keys.size(), {});
+  auto not_direct = [](const Node* node, absl::string_view why) {
+    return absl::FailedPreconditionError(absl::StrCat(node->DebugName(), " ", why));
+  };
+  auto index_of = [](const Node* node) -> absl::StatusOr<int64_t> {
+    int64_t index = -1;
+    if (absl::Status s = node->GetAttr("index", &index); !s.ok()) return s;
+    return index;
+  };
+  for (const Node* node : cpu_partition.nodes()) {
+    for (const Edge* e : node->in_edges()) {
+      if (e->IsControl()) return not_direct(node, "has a control input");
+    }
+    const std::string& op = node->op();
+    if (op == "_Arg") continue;  // its consumers are checked below
+    if (op == "_Send") {
+      absl::StatusOr<std::string> key = RendezvousKeyOf(*node);
+      if (!key.ok()) return key.status();
+      auto at = input_at.find(*key);
+      if (at == input_at.end()) return not_direct(node, "sends to no input of the GPU partition");
+      const Edge* in = node->in_edges().empty() ? nullptr : node->in_edges().front();
+      if (in == nullptr || in->src->op() != "_Arg") {
+        return not_direct(node, "sends a value that is not a feed");
+      }
+      absl::StatusOr<int64_t> arg = index_of(in->src);
+      if (!arg.ok()) return arg.status();
+      io.input_args[at->second] = *arg;
+      continue;
+    }
+    if (op == "_Recv") {
+      absl::StatusOr<std::string> key = RendezvousKeyOf(*node);
+      if (!key.ok()) return key.status();
+      auto at = output_at.find(*key);
+      if (at == output_at.end()) {
+        return not_direct(node, "receives from no output of the GPU partition");
+      }
+      for (const Edge* e : node->out_edges()) {
+        if (e->dst->op() != "_Retval") return not_direct(e->dst, "uses a value from the GPU");
+        absl::StatusOr<int64_t> retval = index_of(e->dst);
+        if (!retval.ok()) return retval.status();
+        io.output_retvals[at->second].push_back(*retval);
+      }
+      continue;
+    }
+    if (op == "_Retval") {
+      const Edge* in = node->in_edges().empty() ? nullptr : node->in_edges().front();
+      if (in == nullptr) return not_direct(node, "has no input");
+      if (in->src->op() == "_Recv") continue;  // mapped with the _Recv
+      if (in->src->op() != "_Arg") return not_direct(node, "returns a value computed on the CPU");
+      absl::StatusOr<int64_t> arg = index_of(in->src), retval = index_of(node);
+      if (!arg.ok()) return arg.status();
+      if (!retval.ok()) return retval.status();
+      io.arg_retvals.emplace_back(*arg, *retval);
+      continue;
+    }
+    return not_direct(node, "runs on the CPU");
+  }
+  for (size_t i = 0; i < input_keys.size(); ++i) {
+    if (io.input_args[i] < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no feed is sent for the GPU partition's input ", input_keys[i]));
+    }
+  }
+  return io;
+}
+
+absl::Status GpuGraphRunner::RunDirect(const Executor::StepArgs& args, const DirectIo& io) {
+  CallFrame& frame = *args.frame;
+  auto check = [](int64_t slot, size_t size, const char* what) {
+    if (slot >= 0 && static_cast<size_t>(slot) < size) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat(what, " ", slot, " missing from the call frame"));
+  };
+  std::vector<Tensor> inputs(io.input_args.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (auto s = check(io.input_args[i], frame.args.size(), "argument"); !s.ok()) return s;
+    inputs[i] = frame.args[io.input_args[i]];
+  }
+  std::vector<Tensor> outputs;
+  if (auto s = RunWithInputs(args, inputs, &outputs); !s.ok()) return s;
+  if (outputs.size() != io.output_retvals.size()) {
+    return absl::InternalError(absl::StrCat("the GPU partition gave ", outputs.size(),
+                                            " results, expected ", io.output_retvals.size()));
+  }
+  for (size_t j = 0; j < outputs.size(); ++j) {
+    for (int64_t r : io.output_retvals[j]) {
+      if (auto s = check(r, frame.retvals.size(), "return value"); !s.ok()) return s;
+      frame.retvals[r] = outputs[j];
+    }
+  }
+  for (const auto& [a, r] : io.arg_retvals) {
+    if (auto s = check(a, frame.args.size(), "argument"); !s.ok()) return s;
+    if (auto s = check(r, frame.retvals.size(), "return value"); !s.ok()) return s;
+    frame.retvals[r] = frame.args[a];
+  }
+  return absl::OkStatus();
+}
 
 int GpuGraphRunner::num_graphs() const {
   absl::MutexLock lock(&mu_);
@@ -273,6 +391,14 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
   Rendezvous* rendezvous = args.frame->rendezvous;
   std::vector<Tensor> inputs;
   if (auto s = ReceiveInputs(rendezvous, &inputs); !s.ok()) return s;
+  std::vector<Tensor> outputs;
+  if (auto s = RunWithInputs(args, inputs, &outputs); !s.ok()) return s;
+  return SendOutputs(rendezvous, std::move(outputs));
+}
+
+absl::Status GpuGraphRunner::RunWithInputs(const Executor::StepArgs& args,
+                                           const std::vector<Tensor>& inputs,
+                                           std::vector<Tensor>* results) {
   const std::string signature = Signature(inputs);
   std::shared_ptr<Entry> entry;
   int seen = -1;
@@ -288,10 +414,10 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
       seen = 0;
     }
   }
-  std::vector<Tensor> outputs;
+  std::vector<Tensor>& outputs = *results;
   if (entry != nullptr) {
     absl::Status replayed = Replay(*entry, inputs, &outputs);
-    if (replayed.ok()) return SendOutputs(rendezvous, std::move(outputs));
+    if (replayed.ok()) return absl::OkStatus();
     // A graph that stops launching (say, the driver is out of resources for it) is dropped and
     // the signature goes back to the executor; a device that fails for good fails there too,
     // with the executor's error naming the node.
@@ -301,12 +427,10 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
       seen_[signature] = -1;
     }
     entry.reset();
-    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
-    return SendOutputs(rendezvous, std::move(outputs));
+    return RunExecutor(args, inputs, &outputs);
   }
   if (seen != 1) {
-    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
-    return SendOutputs(rendezvous, std::move(outputs));
+    return RunExecutor(args, inputs, &outputs);
   }
 
   absl::StatusOr<std::unique_ptr<Entry>> captured = Capture(args, inputs);
@@ -317,8 +441,7 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
       absl::MutexLock lock(&mu_);
       seen_[signature] = -1;
     }
-    if (auto s = RunExecutor(args, inputs, &outputs); !s.ok()) return s;
-    return SendOutputs(rendezvous, std::move(outputs));
+    return RunExecutor(args, inputs, &outputs);
   }
   // Check the graph once against the executor on the same inputs, byte for byte.
   std::vector<Tensor> replayed, expected;
@@ -339,7 +462,8 @@ absl::Status GpuGraphRunner::Run(const Executor::StepArgs& args) {
       seen_[signature] = -1;
     }
   }
-  return SendOutputs(rendezvous, std::move(expected));
+  outputs = std::move(expected);
+  return absl::OkStatus();
 }
 
 }  // namespace weir

@@ -22,15 +22,23 @@
 // GPU segments); Create returns null for the others, which keep the plain executor.
 // Steps that replay one graph are serialized (its staging buffers are shared), which the
 // single compute stream would do anyway.
+//
+// Plain inference -- a CPU partition that only hands the feeds over and takes the fetches
+// back -- skips even that: the session runs the runner on the calling thread straight from the
+// call frame (RunDirect with MatchDirectIo's mapping), with no CPU executor, no rendezvous and
+// no hand-over between threads, which on a 22 us step would cost more than the GPU work.
 #ifndef WEIR_RUNTIME_GPU_GRAPH_RUNNER_H_
 #define WEIR_RUNTIME_GPU_GRAPH_RUNNER_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "graph/graph.h"
 #include "runtime/executor.h"
@@ -59,6 +67,28 @@ class GpuGraphRunner {
   // Runs the partition for one step: `args.frame->rendezvous` is the step's rendezvous.
   absl::Status Run(const Executor::StepArgs& args);
 
+  // A plan whose only other partition hands the feeds to the GPU (_Arg -> _Send) and the
+  // results back (_Recv -> _Retval) -- any plain inference -- can skip that partition, its
+  // executor, the rendezvous and the hand-over between threads: the calling thread runs the
+  // runner on the step's arguments (RunDirect). Where each runner input comes from and where
+  // each output goes, as call-frame slots:
+  struct DirectIo {
+    std::vector<int64_t> input_args;                   // input i = frame->args[input_args[i]]
+    std::vector<std::vector<int64_t>> output_retvals;  // output j -> these frame->retvals
+    std::vector<std::pair<int64_t, int64_t>> arg_retvals;  // (arg, retval): a feed fetched as is
+  };
+  // The DirectIo of the CPU partition `cpu_partition` next to a GPU partition whose _Recv keys
+  // are `input_keys` and _Send keys `output_keys`; FailedPrecondition naming the node that
+  // does more than pass values through (any CPU work, a control edge). Needs no GPU.
+  static absl::StatusOr<DirectIo> MatchDirectIo(const Graph& cpu_partition,
+                                                const std::vector<std::string>& input_keys,
+                                                const std::vector<std::string>& output_keys);
+  std::vector<std::string> input_keys() const;
+  std::vector<std::string> output_keys() const;
+  // One step through `io`, on the calling thread: inputs from args.frame->args, results into
+  // args.frame->retvals.
+  absl::Status RunDirect(const Executor::StepArgs& args, const DirectIo& io);
+
   // Graphs captured so far (tests).
   int num_graphs() const;
 
@@ -74,6 +104,9 @@ class GpuGraphRunner {
       : executor_(executor), device_(device), inputs_(std::move(inputs)),
         outputs_(std::move(outputs)) {}
 
+  // The step after its inputs arrived: warm-up, capture and check, or replay.
+  absl::Status RunWithInputs(const Executor::StepArgs& args, const std::vector<Tensor>& inputs,
+                             std::vector<Tensor>* outputs);
   // Waits for every input of the step (blocking this thread; it runs no pool tasks).
   absl::Status ReceiveInputs(Rendezvous* rendezvous, std::vector<Tensor>* inputs) const;
   // Runs the executor on `inputs` through a private rendezvous; `outputs` gets its results.

@@ -38,6 +38,11 @@ struct ExecutablePlan {
     std::unique_ptr<GpuGraphRunner> gpu_runner;
   };
   std::vector<Partition> partitions;
+  // When the plan is a GPU partition with a CUDA-graph runner plus a CPU partition that only
+  // passes feeds and fetches through (GpuGraphRunner::DirectIo): the runner's partition, run
+  // on the calling thread straight from the call frame. -1 otherwise.
+  int direct_partition = -1;
+  GpuGraphRunner::DirectIo direct_io;
   // Set when a partition (or the single executor) runs on the GPU: the step ends by waiting
   // for its compute stream, which also reports errors the kernels raised asynchronously.
   GpuDevice* gpu = nullptr;
@@ -242,6 +247,13 @@ int Session::num_gpu_graphs() const {
   return n;
 }
 
+int Session::num_direct_gpu_plans() const {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& [key, entry] : plans_) n += entry.plan->direct_partition >= 0 ? 1 : 0;
+  return n;
+}
+
 int Session::num_cached_plans() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int>(plans_.size());
@@ -405,6 +417,18 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
       for (auto& part : plan->partitions) {
         if (part.device == gpu_->name()) {
           part.gpu_runner = GpuGraphRunner::Create(part.executor.get(), gpu_.get(), cpu_graphs);
+        }
+      }
+      // Plain inference: no CPU work around the GPU partition, so no second thread either.
+      for (int p = 0; p < static_cast<int>(plan->partitions.size()); ++p) {
+        const auto& part = plan->partitions[p];
+        if (part.gpu_runner == nullptr || plan->partitions.size() != 2) continue;
+        const Graph& other = plan->partitions[1 - p].executor->graph();
+        absl::StatusOr<GpuGraphRunner::DirectIo> io = GpuGraphRunner::MatchDirectIo(
+            other, part.gpu_runner->input_keys(), part.gpu_runner->output_keys());
+        if (io.ok()) {
+          plan->direct_partition = p;
+          plan->direct_io = *std::move(io);
         }
       }
     }
@@ -606,7 +630,9 @@ absl::Status Session::Run(const RunOptions& run_options,
     }
   } gpu_step(plan->gpu);
   absl::Status step;
-  if (!plan->partitions.empty()) {
+  if (plan->direct_partition >= 0 && !tracing) {
+    step = plan->partitions[plan->direct_partition].gpu_runner->RunDirect(args, plan->direct_io);
+  } else if (!plan->partitions.empty()) {
     step = RunPartitions(*plan, args, tracing ? metadata : nullptr);
   } else {
     std::unique_ptr<StepStatsCollector> stats;

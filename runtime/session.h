@@ -125,6 +125,9 @@ class Session {
   GpuDevice* gpu_device() const { return gpu_.get(); }
   // CUDA graphs captured (and checked) so far over the cached plans (gpu_graph_capture).
   int num_gpu_graphs() const;
+  // Cached plans whose GPU partition runs on the calling thread, straight from the call frame
+  // (no CPU work around it: GpuGraphRunner::DirectIo).
+  int num_direct_gpu_plans() const;
 
  private:
   Session(std::unique_ptr<Graph> graph, const SessionOptions& options);

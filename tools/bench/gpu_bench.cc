@@ -147,7 +147,8 @@ absl::StatusOr<std::unique_ptr<Session>> MakeSession(const Scope& scope, const F
 }
 
 // "gpu_nodes=G/N", "cuda_graphs=K" (graphs the session captured and replays: 0 means every
-// step launched kernel by kernel) and, when real ops landed on the CPU, "cpu_ops=A,B". Not
+// step launched kernel by kernel), "direct=D" (plans whose GPU partition the calling thread
+// runs straight from the feeds, with no CPU partition around it) and, when real ops landed on the CPU, "cpu_ops=A,B". Not
 // counted as real:
 // plumbing (_Arg, _Retval, Placeholder, Const, NoOp) and what stays on the CPU by design in a
 // training step (resource variables and their optimizer updates have no GPU kernels).
@@ -171,7 +172,8 @@ std::string PlacementFields(const std::vector<std::string>& lines, const Session
     if (!plumbing) cpu_ops.insert(op);
   }
   std::string out = absl::StrCat("gpu_nodes=", gpu, "/", lines.size(),
-                                 " cuda_graphs=", session->num_gpu_graphs());
+                                 " cuda_graphs=", session->num_gpu_graphs(),
+                                 " direct=", session->num_direct_gpu_plans());
   if (!cpu_ops.empty()) absl::StrAppend(&out, " cpu_ops=", absl::StrJoin(cpu_ops, ","));
   return out;
 }

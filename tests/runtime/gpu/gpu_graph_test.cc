@@ -110,6 +110,8 @@ TEST_CASE("CUDA graphs: captured on a signature's second step, replayed with new
   CHECK(gpu->num_gpu_graphs() == 1);  // the second captures (and passed its check)
   RunAndCompare(*gpu, *cpu, {4}, 6, rng);  // replays, each with new values
   CHECK(gpu->num_gpu_graphs() == 1);
+  // Nothing runs on the CPU around the GPU partition: the calling thread runs it directly.
+  CHECK(gpu->num_direct_gpu_plans() == 1);
   // Another batch size is another signature, with its own graph; both keep working.
   RunAndCompare(*gpu, *cpu, {1, 4}, 8, rng);
   CHECK(gpu->num_gpu_graphs() == 2);
@@ -137,6 +139,7 @@ TEST_CASE("CUDA graphs: off by option, and never for a GPU-CPU-GPU partition") {
     std::unique_ptr<Session> cpu = MakeSession(def, 0, false);
     RunAndCompare(*gpu, *cpu, {4}, 5, rng);
     CHECK(gpu->num_gpu_graphs() == 0);
+    CHECK(gpu->num_direct_gpu_plans() == 0);
   }
 }
 
