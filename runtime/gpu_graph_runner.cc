@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "runtime/rendezvous.h"
 
 namespace weir {
@@ -161,6 +162,7 @@ absl::StatusOr<GpuGraphRunner::DirectIo> GpuGraphRunner::MatchDirectIo(
         return not_direct(node, "receives from no output of the GPU partition");
       }
       for (const Edge* e : node->out_edges()) {
+        if (e->IsControl()) return not_direct(e->dst, "waits for a transfer from the GPU");
         if (e->dst->op() != "_Retval") return not_direct(e->dst, "uses a value from the GPU");
         absl::StatusOr<int64_t> retval = index_of(e->dst);
         if (!retval.ok()) return retval.status();
@@ -190,7 +192,23 @@ absl::StatusOr<GpuGraphRunner::DirectIo> GpuGraphRunner::MatchDirectIo(
   return io;
 }
 
+// What the CPU partition's executor checks before each node, checked before the step and
+// after it: a replay runs no executor that would.
+absl::Status StepStillWanted(const Executor::StepArgs& args, const char* when) {
+  if (args.cancelled != nullptr && args.cancelled->load(std::memory_order_relaxed)) {
+    return absl::CancelledError(absl::StrCat("step was cancelled ", when));
+  }
+  if (args.session_closing != nullptr && args.session_closing->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("session was closed while the step ran");
+  }
+  if (args.deadline != absl::InfiniteFuture() && absl::Now() > args.deadline) {
+    return absl::DeadlineExceededError(absl::StrCat("step timed out ", when));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status GpuGraphRunner::RunDirect(const Executor::StepArgs& args, const DirectIo& io) {
+  if (auto s = StepStillWanted(args, "before the GPU partition ran"); !s.ok()) return s;
   CallFrame& frame = *args.frame;
   auto check = [](int64_t slot, size_t size, const char* what) {
     if (slot >= 0 && static_cast<size_t>(slot) < size) return absl::OkStatus();
@@ -203,6 +221,7 @@ absl::Status GpuGraphRunner::RunDirect(const Executor::StepArgs& args, const Dir
   }
   std::vector<Tensor> outputs;
   if (auto s = RunWithInputs(args, inputs, &outputs); !s.ok()) return s;
+  if (auto s = StepStillWanted(args, "while the GPU partition ran"); !s.ok()) return s;
   if (outputs.size() != io.output_retvals.size()) {
     return absl::InternalError(absl::StrCat("the GPU partition gave ", outputs.size(),
                                             " results, expected ", io.output_retvals.size()));

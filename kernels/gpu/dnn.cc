@@ -350,12 +350,9 @@ GpuStatus BuildConvPlan(cudnnHandle_t handle, const ConvParams& p, size_t worksp
     }
     plan->candidates.push_back({r.algo, algo_math, bytes});
   }
-  if (plan->candidates.empty()) {
-    return GpuStatus::Error(DescribeConv(p) + ": cuDNN offers no forward algorithm (of " +
-                            std::to_string(returned) + " considered) that fits " +
-                            std::to_string(workspace_limit) + " bytes of workspace" +
-                            (p.allow_tf32 ? "" : " without TF32"));
-  }
+  // No forward algorithm (of `returned` considered) fits the workspace and the math mode: the
+  // direct kernel runs this shape.
+  if (plan->candidates.empty()) plan->direct = true;
   return GpuStatus::Ok();
 }
 
@@ -507,10 +504,12 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
   auto it = plans_->conv.find(key);
   if (it == plans_->conv.end()) {
     auto plan = std::make_unique<ConvPlan>();
-    // A shape cuDNN cannot describe or has no algorithm for (within the workspace and the
-    // math mode) runs on the direct kernel instead of failing. A CUDA error behind it would
-    // show again at the direct kernel's launch or at the step's synchronization.
-    if (!BuildConvPlan(handle, p, workspace_bytes_, plan.get()).ok()) plan->direct = true;
+    // A shape cuDNN has no algorithm for (within the workspace and the math mode) runs on
+    // the direct kernel; any other failure (a geometry mismatch, cuDNN out of memory) is
+    // reported and not cached.
+    st = BuildConvPlan(handle, p, workspace_bytes_, plan.get());
+    if (!st.ok()) return st;
+    if (force_direct_) plan->direct = true;
     if (plan->direct) ++num_direct_plans_;
     if (plans_->conv.size() >= kMaxPlans) plans_->conv.clear();
     it = plans_->conv.emplace(key, std::move(plan)).first;

@@ -116,6 +116,8 @@ class GpuDnn {
 
   // Shapes that went to the direct kernel so far (cuDNN had no algorithm for them).
   int64_t num_direct_plans() const { return num_direct_plans_; }
+  // Tests: shapes planned from now on run on the direct kernel whatever cuDNN offers.
+  void ForceDirectForTesting(bool force) { force_direct_ = force; }
 
  private:
   struct Plans;  // descriptors and algorithms per shape (dnn.cc)
@@ -129,6 +131,7 @@ class GpuDnn {
   size_t workspace_bytes_ = 0;
   bool owns_workspace_ = true;  // false after CreateBorrowing
   int64_t num_direct_plans_ = 0;
+  bool force_direct_ = false;
 };
 
 // TensorFlow's HWIO filter [kh, kw, in, out] as cuDNN's KRSC [out, kh, kw, in], on the host

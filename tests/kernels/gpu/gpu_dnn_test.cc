@@ -198,6 +198,36 @@ TEST_CASE("gpu GpuDnn::Conv2D (cuDNN or its fallback) matches a float64 referenc
     CheckClose(dy.ToHost(), want, scale, c.name);
   }
 }
+
+TEST_CASE("gpu GpuDnn::Conv2D forced onto the direct kernel matches, twice per shape") {
+  WEIR_REQUIRE_GPU_OR_SKIP();
+  std::unique_ptr<GpuDnn> dnn;
+  WEIR_REQUIRE_OK(GpuDnn::Create(&dnn));
+  dnn->ForceDirectForTesting(true);
+  uint32_t seed = 301;
+  const std::vector<Case> cases = Cases();
+  for (const Case& c : cases) {
+    const ConvParams& p = c.p;
+    // The second call finds the cached direct plan.
+    for (int call = 0; call < 2; ++call) {
+      INFO(c.name << ", call " << call);
+      const std::vector<float> x =
+          RandomVector<float>(p.batch * p.in_h * p.in_w * p.in_c, -1, 1, seed++);
+      const std::vector<float> f = RandomVector<float>(
+          p.out_c * p.filter_h * p.filter_w * (p.in_c / p.groups), -1, 1, seed++);
+      std::vector<double> want, scale;
+      Reference(p, x, f, &want, &scale);
+      DeviceBuffer<float> dx(x), df(f), dy(want.size());
+      const size_t scratch_bytes = GpuDnn::ConvScratchBytes(p);
+      DeviceBuffer<char> scratch(scratch_bytes);
+      WEIR_REQUIRE_OK(dnn->Conv2D(p, dx.get(), df.get(), dy.get(),
+                                  scratch_bytes > 0 ? scratch.get() : nullptr, scratch_bytes,
+                                  nullptr));
+      CheckClose(dy.ToHost(), want, scale, c.name);
+    }
+  }
+  CHECK(dnn->num_direct_plans() == static_cast<int64_t>(cases.size()));
+}
 #endif  // WEIR_HAVE_CUDNN
 
 }  // namespace
