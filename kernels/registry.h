@@ -11,6 +11,11 @@ namespace weir {
 // test-only ops.
 KernelRegistry& DefaultKernelRegistry();
 
+// For the GPU's elementwise-chain fusion (compiler/passes/elementwise_chain.h): 1 when `node`
+// is a float unary op the GPU chain kernel runs, 2 for a binary one, 0 otherwise (always 0 in
+// a build without CUDA).
+int GpuElementwiseChainArity(const Node& node);
+
 }  // namespace weir
 
 #endif  // WEIR_KERNELS_REGISTRY_H_

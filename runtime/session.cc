@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "compiler/partition.h"
+#include "compiler/passes/elementwise_chain.h"
 #include "compiler/pipeline.h"
 #include "compiler/placement.h"
 #include "graph/convert.h"
@@ -396,6 +397,20 @@ absl::StatusOr<std::shared_ptr<const ExecutablePlan>> Session::CompilePlan(
     for (const Node* node : graph->nodes()) {
       options_.placement_log(absl::StrCat(node->name(), ": (", node->op(), "): ",
                                           node->assigned_device()));
+    }
+  }
+  if (gpu_ != nullptr && options_.gpu_fuse_elementwise && options_.opt_level >= 2) {
+    ElementwiseChainOptions chains;
+    chains.device = gpu_->name();
+    chains.arity = GpuElementwiseChainArity;
+    absl::StatusOr<int> fused = FuseElementwiseChains(*graph, chains);
+    if (!fused.ok()) return fused.status();
+    if (*fused > 0 && options_.placement_log) {
+      for (const Node* node : graph->nodes()) {
+        if (node->op() != "_WeirElementwiseChain") continue;
+        options_.placement_log(absl::StrCat(node->name(), ": (", node->op(), "): ",
+                                            node->assigned_device()));
+      }
     }
   }
   if (IsMultiDevice(*graph)) {

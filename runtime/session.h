@@ -73,8 +73,13 @@ struct SessionOptions {
   // the second step of a shape signature, checked against the normal run, then one launch
   // per step; runtime/gpu_graph_runner.h). Off: every step launches kernel by kernel.
   bool gpu_graph_capture = true;
+  // At opt_level >= 2, chains of float elementwise ops placed on the GPU become one
+  // _WeirElementwiseChain node each, one kernel launch for the whole chain
+  // (compiler/passes/elementwise_chain.h); results are bit-identical to the ops one by one.
+  bool gpu_fuse_elementwise = true;
   // When set, receives one line per node of every plan compiled, TensorFlow's
-  // log_device_placement format: "name: (Op): /device:CPU:0".
+  // log_device_placement format: "name: (Op): /device:CPU:0". Nodes the GPU's elementwise
+  // fusion makes get a line of their own after the placement's lines.
   std::function<void(const std::string& line)> placement_log;
 };
 

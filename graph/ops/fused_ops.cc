@@ -1,5 +1,6 @@
 // fused_ops.cc - TensorFlow's internal fused ops that the fusion pass creates: _FusedMatMul,
-// _FusedConv2D and _FusedDepthwiseConv2dNative.
+// _FusedConv2D and _FusedDepthwiseConv2dNative; and Weir's own _WeirElementwiseChain, which
+// the GPU's elementwise-chain fusion creates after placement.
 //
 // Signatures, attr names and defaults follow TensorFlow's math_ops.cc / nn_ops.cc (which
 // grappler's remapper targets), so a graph Weir optimizes stays loadable by TensorFlow. The
@@ -64,10 +65,49 @@ ShapeFn FusedShapeFn(const OpRegistry* registry, std::string base_op) {
   };
 }
 
+// _WeirElementwiseChain: `ops`, `operands` and `acc_left` have one entry per step, each operand
+// is -2 (the accumulator itself), -1 (a unary step) or an input index, and every input has the
+// output's shape or one element.
+absl::Status ElementwiseChainShape(ShapeContext* ctx) {
+  std::vector<std::string> ops;
+  std::vector<int64_t> operands, acc_left;
+  if (auto s = ctx->GetAttr("ops", &ops); !s.ok()) return s;
+  if (auto s = ctx->GetAttr("operands", &operands); !s.ok()) return s;
+  if (auto s = ctx->GetAttr("acc_left", &acc_left); !s.ok()) return s;
+  if (ops.empty() || operands.size() != ops.size() || acc_left.size() != ops.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ops, operands and acc_left must have one entry per step, found ", ops.size(), ", ",
+        operands.size(), " and ", acc_left.size()));
+  }
+  const int64_t n = ctx->num_inputs();
+  for (int64_t operand : operands) {
+    if (operand < -2 || operand >= n) {
+      return absl::InvalidArgumentError(absl::StrCat("operand ", operand, " is not in [-2, ", n,
+                                                     ") (-2: the accumulator, -1: unary)"));
+    }
+  }
+  ctx->set_output(0, ctx->input(0));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterFusedOps(OpRegistry& registry) {
   const OpRegistry* self = &registry;
+  // Weir's own (TensorFlow has no such op): a chain of float elementwise ops fused for the
+  // GPU after placement (compiler/passes/elementwise_chain.h). acc = inputs[0]; step s computes
+  // acc = ops[s](acc) when operands[s] is -1, else ops[s](acc, b) when acc_left[s] is 1 and
+  // ops[s](b, acc) when 0, with b = acc for operand -2 and inputs[operands[s]] otherwise (an
+  // input of one element broadcasts); the output is the final acc.
+  registry.Register(OpSpec("_WeirElementwiseChain")
+                        .Input("inputs: N * T")
+                        .Output("output: T")
+                        .Attr("T: {float}")
+                        .Attr("N: int >= 1")
+                        .Attr("ops: list(string)")
+                        .Attr("operands: list(int)")
+                        .Attr("acc_left: list(int)")
+                        .SetShapeFn(ElementwiseChainShape));
   registry.Register(OpSpec("_FusedMatMul")
                         .Input("a: T")
                         .Input("b: T")

@@ -70,6 +70,38 @@ template <typename T>
 GpuStatus LaunchBinary(BinaryOp op, const T* lhs, const GpuDims& lhs_shape, const T* rhs,
                        const GpuDims& rhs_shape, T* out, GpuStream stream);
 
+// ---- Chains (compiler/passes/elementwise_chain.h, op _WeirElementwiseChain) ----
+
+// One step of a float chain: acc = unary(acc), or binary(acc, b) / binary(b, acc) with b an
+// operand tensor (element i, or element 0 of a one-element operand) or the accumulator itself.
+struct ChainStep {
+  static constexpr int8_t kAccumulator = -2;  // operand: acc itself (x op x)
+  static constexpr int8_t kNone = -1;         // operand of a unary step
+  int8_t is_binary = 0;
+  int8_t op = 0;        // a UnaryOp or BinaryOp value
+  int8_t operand = kNone;  // index into ChainOperands, kAccumulator or kNone
+  int8_t acc_left = 1;  // binary: acc is the left operand
+};
+
+inline constexpr int kMaxChainOperands = 16;
+
+// The tensors a chain reads, passed by value to the kernel: operand k has n elements, or one
+// when bit k of scalar_mask is set.
+struct ChainOperands {
+  const float* data[kMaxChainOperands] = {};
+  uint32_t scalar_mask = 0;
+  int count = 0;
+};
+
+// out[i] = the chain applied to start[i], for i < n: one kernel, every step in registers,
+// each op computed as LaunchUnary/LaunchBinary compute it (the same functions, the same order:
+// bit-identical results). `steps` lives in device memory (num_steps of them); `out` may equal
+// `start`. Fails for an op a step does not name or an operand index out of range (checked on
+// the host only for `host_steps`, the same steps in host memory).
+GpuStatus LaunchElementwiseChain(const float* start, const ChainOperands& operands,
+                                 const ChainStep* steps, const ChainStep* host_steps,
+                                 int num_steps, float* out, int64_t n, GpuStream stream);
+
 }  // namespace gpu
 }  // namespace weir
 

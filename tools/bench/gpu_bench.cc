@@ -8,7 +8,9 @@
 //   mlp_b1, mlp_b256  784-512-512-10 inference (MatMul+BiasAdd+Relu twice, MatMul+BiasAdd), random
 //                     Const weights, x [B,784] fed, logits [B,10] fetched; checked against the
 //                     same graph on a CPU-only session.
-//   add_chain         2,000 dependent AddV2 (x = x + c) on a [16] float tensor, fed and fetched.
+//   add_chain         2,000 dependent AddV2 (x = x + c) on a [16] float tensor, fed and fetched;
+//                     on the GPU the elementwise fusion makes it one kernel.
+//   add_chain_unfused the same with the fusion off: 2,000 kernels (replayed as one CUDA graph).
 //   gemm_4096         MatMul of two 4096x4096 float Consts; a [1,1] Slice of the product is
 //                     fetched, so the copy back is 4 bytes. Compared with cublasSgemm on the same
 //                     shapes in this process (cudaEvent timing; TF32 as in the session).
@@ -25,13 +27,16 @@
 // of those means.
 //
 // Usage: gpu_bench [--runs N] [--repeats R] [--only a,b] [--tf32] [--inter-op N]
-//                  [--no-graph-capture] [--cpu]
+//                  [--no-graph-capture] [--no-fuse] [--cpu]
 //   --runs N       Runs per measurement (default 1000 for the MLPs, 100 add_chain, 20 gemm_4096,
 //                  500 train_step)
 //   --repeats R    measurements per workload (default 7)
-//   --only a,b     a subset of mlp_b1, mlp_b256, add_chain, gemm_4096, train_step
+//   --only a,b     a subset of mlp_b1, mlp_b256, add_chain, add_chain_unfused, gemm_4096,
+//                  train_step
 //   --tf32         GpuOptions::allow_tf32 (and TF32 for the cuBLAS reference)
 //   --inter-op N   SessionOptions::inter_op_threads (default 0: one per core)
+//   --no-fuse      SessionOptions::gpu_fuse_elementwise off (chains of elementwise ops are
+//                  fused into one kernel by default)
 //   --no-graph-capture  SessionOptions::gpu_graph_capture off (CUDA-graph replay is on by
 //                  default): every step launches kernel by kernel
 //   --cpu          the same workloads on CPU-only sessions, lines "cpu <workload> ...", no
@@ -75,8 +80,8 @@
 namespace weir {
 namespace {
 
-constexpr const char* kWorkloads[] = {"mlp_b1", "mlp_b256", "add_chain", "gemm_4096",
-                                      "train_step"};
+constexpr const char* kWorkloads[] = {"mlp_b1",    "mlp_b256",  "add_chain", "add_chain_unfused",
+                                      "gemm_4096", "train_step"};
 
 struct Flags {
   int runs = 0;  // 0: each workload's default
@@ -84,6 +89,7 @@ struct Flags {
   bool tf32 = false;
   int inter_op = 0;
   bool graph_capture = true;  // SessionOptions::gpu_graph_capture
+  bool fuse = true;           // SessionOptions::gpu_fuse_elementwise
   // Smoke test of the bench itself: CPU-only sessions, lines start with "cpu", no cuBLAS.
   bool cpu = false;
   std::set<std::string> only;
@@ -131,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Session>> MakeSession(const GraphDef& def, const 
   options.gpu_options.allow_tf32 = flags.tf32;
   options.inter_op_threads = flags.inter_op;
   options.gpu_graph_capture = flags.graph_capture;
+  options.gpu_fuse_elementwise = flags.fuse;
   if (placement != nullptr) {
     options.placement_log = [placement](const std::string& line) { placement->push_back(line); };
   }
@@ -228,7 +235,7 @@ const char* Prefix(const Flags& flags) { return flags.cpu ? "cpu" : "gpu"; }
 // The session settings every line ends with.
 std::string SettingsFields(const Flags& flags) {
   return absl::StrCat("tf32=", flags.tf32 ? 1 : 0, " graph_capture=", flags.graph_capture ? 1 : 0,
-                      " inter_op=", flags.inter_op);
+                      " fuse=", flags.fuse ? 1 : 0, " inter_op=", flags.inter_op);
 }
 
 std::string CheckField(double err, const Flags& flags, bool* mismatch) {
@@ -291,7 +298,11 @@ absl::Status RunMlp(int batch, const Flags& flags, bool* mismatch) {
   return absl::OkStatus();
 }
 
-absl::Status RunAddChain(const Flags& flags, bool* mismatch) {
+// `name` is add_chain (the session's options) or add_chain_unfused (elementwise fusion off: one
+// kernel per Add, what CUDA-graph replay alone gives).
+absl::Status RunAddChain(const Flags& session_flags, const char* name, bool* mismatch) {
+  Flags flags = session_flags;
+  if (std::string(name) == "add_chain_unfused") flags.fuse = false;
   constexpr int kOps = 2000;
   constexpr double kTargetUsPerOp = 1.19;
   constexpr float kStep = 0.5f;  // exact in float: the chain's result is exact too
@@ -322,9 +333,9 @@ absl::Status RunAddChain(const Flags& flags, bool* mismatch) {
   if (!t.ok()) return t.status();
   const double err =
       MaxRelError(got.at(0), Tensor::FromVector<float>(expected, TensorShape({16})));
-  std::printf("%s add_chain median_us=%s us_per_op=%s target_us_per_op=%s vs_target=%s "
+  std::printf("%s %s median_us=%s us_per_op=%s target_us_per_op=%s vs_target=%s "
               "min_us=%s max_us=%s ops=%d runs=%d repeats=%d first_run_ms=%s %s %s %s\n",
-              Prefix(flags), Fmt(t->median_us).c_str(), Fmt(t->median_us / kOps, 3).c_str(),
+              Prefix(flags), name, Fmt(t->median_us).c_str(), Fmt(t->median_us / kOps, 3).c_str(),
               Fmt(kTargetUsPerOp).c_str(), Fmt(t->median_us / kOps / kTargetUsPerOp).c_str(),
               Fmt(t->min_us).c_str(), Fmt(t->max_us).c_str(), kOps, runs, flags.repeats,
               Fmt(first_run_ms, 1).c_str(), PlacementFields(placement, session->get()).c_str(),
@@ -602,7 +613,7 @@ absl::Status RunGemm(const Flags& flags, bool* mismatch) {
 int Usage() {
   std::fprintf(stderr,
                "usage: gpu_bench [--runs N] [--repeats R] [--only %s] [--tf32] "
-               "[--inter-op N] [--no-graph-capture] [--cpu]\n",
+               "[--inter-op N] [--no-graph-capture] [--no-fuse] [--cpu]\n",
                absl::StrJoin(kWorkloads, ",").c_str());
   return 2;
 }
@@ -632,6 +643,8 @@ int Main(int argc, char** argv) {
       }
     } else if (arg == "--tf32") {
       flags.tf32 = true;
+    } else if (arg == "--no-fuse") {
+      flags.fuse = false;
     } else if (arg == "--no-graph-capture") {
       flags.graph_capture = false;
     } else if (arg == "--cpu") {
@@ -667,7 +680,8 @@ int Main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<absl::Status(bool*)>>> workloads = {
       {"mlp_b1", [&](bool* m) { return RunMlp(1, flags, m); }},
       {"mlp_b256", [&](bool* m) { return RunMlp(256, flags, m); }},
-      {"add_chain", [&](bool* m) { return RunAddChain(flags, m); }},
+      {"add_chain", [&](bool* m) { return RunAddChain(flags, "add_chain", m); }},
+      {"add_chain_unfused", [&](bool* m) { return RunAddChain(flags, "add_chain_unfused", m); }},
       {"gemm_4096", [&](bool* m) { return RunGemm(flags, m); }},
       {"train_step", [&](bool* m) { return RunTrainStep(flags, m); }},
   };

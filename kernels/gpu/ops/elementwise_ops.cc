@@ -1,7 +1,7 @@
 // elementwise_ops.cc - The GPU kernels of the elementwise family: the 20 unary ops of
 // elementwise.h, the broadcasting binary ops (Add, AddV2, Sub, Mul, RealDiv, Div, Maximum,
-// Minimum, Pow, SquaredDifference, FloorDiv, FloorMod), AddN, BiasAdd, Softmax, LogSoftmax and
-// Cast.
+// Minimum, Pow, SquaredDifference, FloorDiv, FloorMod), AddN, BiasAdd, Softmax, LogSoftmax,
+// Cast, and _WeirElementwiseChain (a fused chain of the unary and binary ops, float).
 //
 // Each kernel checks shapes on the host, allocates its output (or takes over an input buffer
 // that dies here, so chains of elementwise ops reuse one buffer) and enqueues one launcher of
@@ -31,6 +31,47 @@ namespace gpu {
 namespace {
 
 using KernelOr = absl::StatusOr<std::unique_ptr<OpKernel>>;
+
+// The ops of each launcher family by TensorFlow name: the registry rows below, the elementwise
+// chain's steps and ElementwiseChainArity all read these.
+// `ints`: the ops elementwise.h marks (int); the launcher rejects the others for integers.
+struct UnaryRow {
+  const char* op;
+  UnaryOp fn;
+  bool ints;
+};
+constexpr UnaryRow kUnaryRows[] = {
+    {"Neg", UnaryOp::kNeg, true},      {"Abs", UnaryOp::kAbs, true},
+    {"Exp", UnaryOp::kExp, false},     {"Log", UnaryOp::kLog, false},
+    {"Log1p", UnaryOp::kLog1p, false}, {"Sqrt", UnaryOp::kSqrt, false},
+    {"Rsqrt", UnaryOp::kRsqrt, false}, {"Square", UnaryOp::kSquare, true},
+    {"Tanh", UnaryOp::kTanh, false},   {"Sigmoid", UnaryOp::kSigmoid, false},
+    {"Relu", UnaryOp::kRelu, true},    {"Relu6", UnaryOp::kRelu6, true},
+    {"Elu", UnaryOp::kElu, false},     {"Softplus", UnaryOp::kSoftplus, false},
+    {"Sign", UnaryOp::kSign, true},    {"Floor", UnaryOp::kFloor, true},
+    {"Ceil", UnaryOp::kCeil, true},    {"Round", UnaryOp::kRound, true},
+    {"Erf", UnaryOp::kErf, false},     {"Reciprocal", UnaryOp::kReciprocal, false},
+};
+// Div is RealDiv for float and truncating division for integers (kDiv does both).
+struct BinaryRow {
+  const char* op;
+  BinaryOp fn;
+  bool ints;
+};
+constexpr BinaryRow kBinaryRows[] = {
+    {"Add", BinaryOp::kAdd, true},
+    {"AddV2", BinaryOp::kAdd, true},
+    {"Sub", BinaryOp::kSub, true},
+    {"Mul", BinaryOp::kMul, true},
+    {"RealDiv", BinaryOp::kDiv, false},
+    {"Div", BinaryOp::kDiv, true},
+    {"Maximum", BinaryOp::kMaximum, true},
+    {"Minimum", BinaryOp::kMinimum, true},
+    {"Pow", BinaryOp::kPow, true},
+    {"SquaredDifference", BinaryOp::kSquaredDifference, true},
+    {"FloorDiv", BinaryOp::kFloorDiv, true},
+    {"FloorMod", BinaryOp::kFloorMod, true},
+};
 
 // ---------------------------------------------------------------------------------------------
 // Unary ops: one flat launch, in place when the input dies here (the launcher allows in == out).
@@ -335,56 +376,154 @@ absl::Status CastDstSupported(const Node& node) {
       "DstT is ", DataTypeString(dst), "; the GPU Cast writes float, int32, int64 or bool"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// _WeirElementwiseChain (compiler/passes/elementwise_chain.h): the steps are checked and
+// uploaded once, when the plan is built; a step is one launch of LaunchElementwiseChain.
+
+const UnaryRow* FindUnary(const std::string& op) {
+  for (const UnaryRow& row : kUnaryRows) {
+    if (op == row.op) return &row;
+  }
+  return nullptr;
+}
+
+const BinaryRow* FindBinary(const std::string& op) {
+  for (const BinaryRow& row : kBinaryRows) {
+    if (op == row.op) return &row;
+  }
+  return nullptr;
+}
+
+class ElementwiseChainKernel : public OpKernel {
+ public:
+  static KernelOr Create(const KernelConstruction& c) {
+    std::vector<std::string> ops;
+    std::vector<int64_t> operands, acc_left;
+    if (auto s = c.GetAttr("ops", &ops); !s.ok()) return s;
+    if (auto s = c.GetAttr("operands", &operands); !s.ok()) return s;
+    if (auto s = c.GetAttr("acc_left", &acc_left); !s.ok()) return s;
+    const int n = c.num_inputs();
+    if (ops.empty() || operands.size() != ops.size() || acc_left.size() != ops.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ops, operands and acc_left must have one entry per step, found ",
+                       ops.size(), ", ", operands.size(), " and ", acc_left.size()));
+    }
+    if (n < 1 || n > kMaxChainOperands) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the GPU elementwise chain reads 1 to ", kMaxChainOperands, " inputs, found ", n));
+    }
+    std::vector<ChainStep> steps(ops.size());
+    for (size_t s = 0; s < ops.size(); ++s) {
+      ChainStep& step = steps[s];
+      if (operands[s] == ChainStep::kNone) {
+        const UnaryRow* row = FindUnary(ops[s]);
+        if (row == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "step ", s, ": ", ops[s], " is not a unary op the GPU elementwise chain runs"));
+        }
+        step.is_binary = 0;
+        step.op = static_cast<int8_t>(row->fn);
+        continue;
+      }
+      const BinaryRow* row = FindBinary(ops[s]);
+      if (row == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "step ", s, ": ", ops[s], " is not a binary op the GPU elementwise chain runs"));
+      }
+      if (operands[s] != ChainStep::kAccumulator && (operands[s] < 0 || operands[s] >= n)) {
+        return absl::InvalidArgumentError(absl::StrCat("step ", s, ": operand ", operands[s],
+                                                       " is not an input (of ", n, ")"));
+      }
+      step.is_binary = 1;
+      step.op = static_cast<int8_t>(row->fn);
+      step.operand = static_cast<int8_t>(operands[s]);
+      step.acc_left = acc_left[s] != 0 ? 1 : 0;
+    }
+    // The steps go to device memory once; the stream orders every later launch after the copy.
+    GpuDevice* device = GpuDeviceOf(c);
+    const size_t bytes = steps.size() * sizeof(ChainStep);
+    Tensor device_steps(device->allocator(), DT_UINT8,
+                        TensorShape({static_cast<int64_t>(bytes)}));
+    if (device_steps.raw_data() == nullptr) {
+      return OutOfMemoryError(device->name(), bytes, c.name(), c.op(), device->memory_stats());
+    }
+    {
+      absl::MutexLock lock(&device->launch_mutex());
+      if (auto s = device->CopyHostToDevice(steps.data(), device_steps.raw_data(), bytes);
+          !s.ok()) {
+        return s;
+      }
+    }
+    // `steps` goes when this returns: the copy must have read it.
+    if (auto s = device->SynchronizeStream(GpuDevice::Stream::kCompute); !s.ok()) return s;
+    if (auto s = device->SynchronizeStream(GpuDevice::Stream::kHostToDevice); !s.ok()) return s;
+    return std::unique_ptr<OpKernel>(
+        new ElementwiseChainKernel(c, static_cast<int>(steps.size()), std::move(device_steps)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& start = ctx->input(0);
+    const int64_t n = start.num_elements();
+    ChainOperands operands;
+    operands.count = ctx->num_inputs();
+    for (int k = 0; k < operands.count; ++k) {
+      const Tensor& t = ctx->input(k);
+      if (t.dtype() != DT_FLOAT) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("input ", k, " is ", DataTypeString(t.dtype()), ", expected float"));
+      }
+      if (t.num_elements() != n) {
+        if (t.num_elements() != 1) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "input ", k, " has shape ", t.shape().ToString(), ", expected ",
+              start.shape().ToString(), " (the first input's) or one element"));
+        }
+        operands.scalar_mask |= 1u << k;
+      }
+      operands.data[k] = t.data<float>();
+    }
+    // Input 0 may become the output: each element is read before it is written, by the same
+    // thread, and the other inputs are other tensors (the fusion lists each tensor once).
+    absl::StatusOr<Tensor*> out =
+        ctx->forward_input_or_allocate_output(0, 0, DT_FLOAT, start.shape());
+    if (!out.ok()) return out.status();
+    if (n == 0) return absl::OkStatus();
+    const float* x = start.data<float>();
+    float* y = (*out)->data<float>();
+    const auto* steps = static_cast<const ChainStep*>(steps_.raw_data());
+    return Enqueue(ctx, [&](GpuStream stream) {
+      return LaunchElementwiseChain(x, operands, steps, nullptr, num_steps_, y, n, stream);
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  ElementwiseChainKernel(const KernelConstruction& c, int num_steps, Tensor steps)
+      : OpKernel(c), num_steps_(num_steps), steps_(std::move(steps)) {}
+  const int num_steps_;
+  const Tensor steps_;  // device memory: num_steps_ ChainSteps
+};
+
 }  // namespace
+
+int ElementwiseChainArity(const Node& node) {
+  DataType t = DT_INVALID;
+  if (!node.GetAttr("T", &t).ok() || t != DT_FLOAT) return 0;
+  if (node.num_inputs() == 1 && FindUnary(node.op()) != nullptr) return 1;
+  if (node.num_inputs() == 2 && FindBinary(node.op()) != nullptr) return 2;
+  return 0;
+}
 
 void RegisterGpuElementwiseKernels(KernelRegistry& registry) {
   const std::vector<DataType> numeric = {DT_FLOAT, DT_INT32, DT_INT64};
   const std::vector<DataType> float_only = {DT_FLOAT};
 
-  // `ints`: the ops elementwise.h marks (int); the launcher rejects the others for integers.
-  struct UnaryRow {
-    const char* op;
-    UnaryOp fn;
-    bool ints;
-  };
-  const UnaryRow unary_rows[] = {
-      {"Neg", UnaryOp::kNeg, true},      {"Abs", UnaryOp::kAbs, true},
-      {"Exp", UnaryOp::kExp, false},     {"Log", UnaryOp::kLog, false},
-      {"Log1p", UnaryOp::kLog1p, false}, {"Sqrt", UnaryOp::kSqrt, false},
-      {"Rsqrt", UnaryOp::kRsqrt, false}, {"Square", UnaryOp::kSquare, true},
-      {"Tanh", UnaryOp::kTanh, false},   {"Sigmoid", UnaryOp::kSigmoid, false},
-      {"Relu", UnaryOp::kRelu, true},    {"Relu6", UnaryOp::kRelu6, true},
-      {"Elu", UnaryOp::kElu, false},     {"Softplus", UnaryOp::kSoftplus, false},
-      {"Sign", UnaryOp::kSign, true},    {"Floor", UnaryOp::kFloor, true},
-      {"Ceil", UnaryOp::kCeil, true},    {"Round", UnaryOp::kRound, true},
-      {"Erf", UnaryOp::kErf, false},     {"Reciprocal", UnaryOp::kReciprocal, false},
-  };
-  for (const UnaryRow& row : unary_rows) {
+  for (const UnaryRow& row : kUnaryRows) {
     registry.Register({row.op, kDeviceGpu, "T", row.ints ? numeric : float_only,
                        NumericFactory<UnaryKernel>(row.fn)});
   }
 
-  // Div is RealDiv for float and truncating division for integers (kDiv does both).
-  struct BinaryRow {
-    const char* op;
-    BinaryOp fn;
-    bool ints;
-  };
-  const BinaryRow binary_rows[] = {
-      {"Add", BinaryOp::kAdd, true},
-      {"AddV2", BinaryOp::kAdd, true},
-      {"Sub", BinaryOp::kSub, true},
-      {"Mul", BinaryOp::kMul, true},
-      {"RealDiv", BinaryOp::kDiv, false},
-      {"Div", BinaryOp::kDiv, true},
-      {"Maximum", BinaryOp::kMaximum, true},
-      {"Minimum", BinaryOp::kMinimum, true},
-      {"Pow", BinaryOp::kPow, true},
-      {"SquaredDifference", BinaryOp::kSquaredDifference, true},
-      {"FloorDiv", BinaryOp::kFloorDiv, true},
-      {"FloorMod", BinaryOp::kFloorMod, true},
-  };
-  for (const BinaryRow& row : binary_rows) {
+  for (const BinaryRow& row : kBinaryRows) {
     registry.Register({row.op, kDeviceGpu, "T", row.ints ? numeric : float_only,
                        NumericFactory<BinaryKernel>(row.fn)});
   }
@@ -398,6 +537,9 @@ void RegisterGpuElementwiseKernels(KernelRegistry& registry) {
                          return std::unique_ptr<OpKernel>(new SoftmaxKernel(c, log));
                        }});
   }
+
+  registry.Register({"_WeirElementwiseChain", kDeviceGpu, "T", float_only,
+                     ElementwiseChainKernel::Create});
 
   KernelDef cast{
       "Cast", kDeviceGpu, "SrcT", {DT_FLOAT, DT_INT32, DT_INT64, DT_BOOL}, CastKernel::Create};

@@ -146,6 +146,9 @@ void RegisterGpuMatMulKernels(KernelRegistry& registry);       // matmul_ops.cc
 void RegisterGpuArrayKernels(KernelRegistry& registry);        // array_ops.cc
 void RegisterGpuReductionKernels(KernelRegistry& registry);    // reduction_ops.cc
 void RegisterGpuNnGradKernels(KernelRegistry& registry);       // nn_grad_ops.cc
+// elementwise_ops.cc: 1 when `node` is a float unary op the GPU elementwise chain runs, 2 for
+// a binary one, 0 otherwise (compiler/passes/elementwise_chain.h's arity).
+int ElementwiseChainArity(const Node& node);
 // conv_ops.cc: convolution, pooling, batch norm on cuDNN. Built only with cuDNN in the toolkit
 // (WEIR_HAVE_CUDNN).
 void RegisterGpuConvKernels(KernelRegistry& registry);

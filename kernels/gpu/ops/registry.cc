@@ -20,4 +20,13 @@ void RegisterGpuKernels(KernelRegistry& registry) {
 #endif
 }
 
+int GpuElementwiseChainArity(const Node& node) {
+#ifdef WEIR_HAVE_CUDA
+  return gpu::ElementwiseChainArity(node);
+#else
+  (void)node;
+  return 0;
+#endif
+}
+
 }  // namespace weir

@@ -8,7 +8,8 @@
 //
 // Every case needs a GPU: without one it says "SKIPPED: no GPU" (tools/run_tests.sh counts it)
 // and passes. Fetches come back in the process's pinned pool and outlive the session; pinned
-// and pageable feeds give the same results, also through a CPU op between two GPU ops.
+// and pageable feeds give the same results, also through a CPU op between two GPU ops. Chains
+// of elementwise ops fused on the GPU give the bits of the unfused ops.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -231,6 +232,8 @@ TEST_CASE("GPU session: a chain of 2000 dependent Adds matches the CPU") {
     }
   }
   CHECK(log.DeviceOf(last) == kGpu);
+  // The GPU's elementwise fusion made the whole chain one node, named as its last Add.
+  CHECK(log.LinesWithOp("_WeirElementwiseChain").size() == 1);
   CHECK(log.LinesWithOp("Add").size() >= static_cast<size_t>(kChain));
   for (const std::string& line : log.LinesWithOp("Add")) {
     if (!absl::EndsWith(line, kGpu)) FAIL_CHECK("not on the GPU: " << line);
@@ -553,6 +556,65 @@ TEST_CASE("GPU session: fetches are pinned and outlive the session; pinned and p
     kept[k].data<float>()[0] = 1.0f;
     CHECK(kept[k].data<float>()[0] == 1.0f);
   }
+}
+
+
+// ---- (h) Fused elementwise chains -------------------------------------------------------------
+
+// x * s + y -> (fetched "b", which ends the first chain) -> Relu -> y - . -> Square -> Tanh ->
+// Maximum(., s) -> . * . : two chains on the GPU, with a scalar operand, the accumulator on the
+// right, the accumulator as its own operand, and a feed used by several steps.
+TEST_CASE("GPU session: fused elementwise chains give the unfused bits and match the CPU") {
+  SKIP_WITHOUT_GPU();
+  Scope s = Scope::NewRootScope();
+  Output x = ops::Placeholder(s.WithOpName("x"), DT_FLOAT, {3, 50});
+  Output y = ops::Placeholder(s.WithOpName("y"), DT_FLOAT, {3, 50});
+  Output half = ops::Const(s.WithOpName("half"), 0.5f);
+  Output a = ops::Mul(s.WithOpName("a"), x, half);
+  Output b = ops::Add(s.WithOpName("b"), a, y);
+  Output c = ops::Relu(s.WithOpName("c"), b);
+  Output d = ops::Sub(s.WithOpName("d"), y, c);
+  Output e = ops::Square(s.WithOpName("e"), d);
+  Output f = ops::Tanh(s.WithOpName("f"), e);
+  Output g = ops::Maximum(s.WithOpName("g"), f, half);
+  ops::Mul(s.WithOpName("h"), g, g);
+  const GraphDef def = ToGraphDef(s);
+
+  PlacementLog log;
+  SessionOptions options;
+  log.Attach(&options);
+  std::unique_ptr<Session> fused = MakeSession(def, options);
+  if (fused->gpu_device() == nullptr) {
+    WARN("SKIPPED: no GPU (the session could not open one)");
+    return;
+  }
+  SessionOptions plain_options;
+  plain_options.gpu_fuse_elementwise = false;
+  std::unique_ptr<Session> plain = MakeSession(def, plain_options);
+  std::unique_ptr<Session> cpu = CpuSession(def);
+  std::mt19937 rng(29);
+  for (int step = 0; step < 4; ++step) {  // warm-up, capture, replays
+    INFO("step " << step);
+    const std::vector<std::pair<std::string, Tensor>> feeds = {
+        {"x", RandomTensor(TensorShape({3, 50}), rng, -2, 2)},
+        {"y", RandomTensor(TensorShape({3, 50}), rng, -2, 2)}};
+    std::vector<Tensor> got, unfused, want;
+    absl::Status st = fused->Run(feeds, {"h", "b"}, {}, &got);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    REQUIRE(plain->Run(feeds, {"h", "b"}, {}, &unfused).ok());
+    REQUIRE(cpu->Run(feeds, {"h", "b"}, {}, &want).ok());
+    for (int k = 0; k < 2; ++k) {
+      CHECK(SameValues<float>(got[k], unfused[k]));
+      CHECK(MaxRelError(got[k], want[k], 1e-3) <= 1e-5);
+    }
+  }
+  std::set<std::string> chains;
+  for (const std::string& line : log.LinesWithOp("_WeirElementwiseChain")) {
+    chains.insert(line.substr(0, line.find(':')));
+    CHECK(absl::EndsWith(line, kGpu));
+  }
+  CHECK(chains == std::set<std::string>{"b", "h"});
 }
 
 }  // namespace
