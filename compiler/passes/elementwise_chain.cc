@@ -112,7 +112,7 @@ class ChainFuser {
   static bool OnlyConsumerIs(const Node* producer, const Node* consumer) {
     if (producer->out_edges().empty()) return false;
     for (const Edge* e : producer->out_edges()) {
-      
+      if (e->dst != consumer) return false;
     }
     return true;
   }

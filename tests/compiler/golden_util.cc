@@ -48,7 +48,6 @@ absl::StatusOr<GoldenResult> RunGoldenFile(const std::string& path) {
 
   OptimizeOptions options;
   options.pipeline.verify = true;
-  std::vector<std::pair<std::string, std::string>> checks;  // directive, pattern
   for (absl::string_view line : absl::StrSplit(content, '\n')) {
     line = absl::StripLeadingAsciiWhitespace(line);
     if (!absl::ConsumePrefix(&line, "#")) continue;
@@ -68,29 +67,38 @@ absl::StatusOr<GoldenResult> RunGoldenFile(const std::string& path) {
           return absl::InvalidArgumentError(absl::StrCat(path, ": unknown RUN flag ", args[i]));
         }
       }
-    } else {
-      for (const char* directive : {"CHECK-NOT:", "CHECK:"}) {
-        if (absl::ConsumePrefix(&line, directive)) {
-          checks.emplace_back(directive,
-                              std::string(absl::StripAsciiWhitespace(line)));
-          break;
-        }
-      }
     }
   }
   absl::StatusOr<GraphDef> optimized = OptimizeGraphDef(result.input, options);
   if (!optimized.ok()) return optimized.status();
   result.output = *std::move(optimized);
   result.text = CompactGraphText(result.output);
+  if (auto s = CheckDirectives(path, content, result.text); !s.ok()) return s;
+  return result;
+}
 
-  std::vector<std::string> lines = absl::StrSplit(result.text, '\n', absl::SkipEmpty());
+absl::Status CheckDirectives(const std::string& path, absl::string_view content,
+                             const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> checks;  // directive, pattern
+  for (absl::string_view line : absl::StrSplit(content, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, "#")) continue;
+    line = absl::StripLeadingAsciiWhitespace(line);
+    for (const char* directive : {"CHECK-NOT:", "CHECK:"}) {
+      if (absl::ConsumePrefix(&line, directive)) {
+        checks.emplace_back(directive, std::string(absl::StripAsciiWhitespace(line)));
+        break;
+      }
+    }
+  }
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
   size_t next = 0;
   for (const auto& [directive, pattern] : checks) {
     if (directive == "CHECK-NOT:") {
       for (const std::string& l : lines) {
         if (absl::StrContains(l, pattern)) {
           return absl::FailedPreconditionError(absl::StrCat(
-              path, ": CHECK-NOT: ", pattern, " found on line '", l, "' in\n", result.text));
+              path, ": CHECK-NOT: ", pattern, " found on line '", l, "' in\n", text));
         }
       }
       continue;
@@ -98,11 +106,11 @@ absl::StatusOr<GoldenResult> RunGoldenFile(const std::string& path) {
     while (next < lines.size() && !absl::StrContains(lines[next], pattern)) ++next;
     if (next == lines.size()) {
       return absl::FailedPreconditionError(absl::StrCat(path, ": CHECK: ", pattern,
-                                                        " not found (in order) in\n", result.text));
+                                                        " not found (in order) in\n", text));
     }
     ++next;
   }
-  return result;
+  return absl::OkStatus();
 }
 
 namespace {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "proto/graph.pb.h"
 
 namespace weir {
@@ -28,6 +29,12 @@ struct GoldenResult {
 // Runs the file's RUN line and checks its CHECK lines. A failed check is an error quoting the
 // directive and the whole output.
 absl::StatusOr<GoldenResult> RunGoldenFile(const std::string& path);
+
+// Checks the CHECK and CHECK-NOT lines of a golden file's `content` against `text`, as
+// RunGoldenFile does, for tests whose output comes from another driver (a pass outside the
+// pipeline). Errors start with `path` and quote the directive and the whole text.
+absl::Status CheckDirectives(const std::string& path, absl::string_view content,
+                             const std::string& text);
 
 // The *.pbtxt files in a folder, sorted.
 std::vector<std::string> GoldenFiles(const std::string& dir);
