@@ -86,7 +86,17 @@ absl::Status ElementwiseChainShape(ShapeContext* ctx) {
                                                      ") (-2: the accumulator, -1: unary)"));
     }
   }
-  ctx->set_output(0, ctx->input(0));
+  const PartialShape& out = ctx->input(0);
+  for (int64_t k = 1; k < n; ++k) {
+    const PartialShape& in = ctx->input(static_cast<int>(k));
+    if (!in.IsFullyDefined() || !out.IsFullyDefined()) continue;
+    if (in != out && in.num_elements() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("input ", k, " has shape ", in.ToString(),
+                                                     ", expected ", out.ToString(),
+                                                     " (the first input's) or one element"));
+    }
+  }
+  ctx->set_output(0, out);
   return absl::OkStatus();
 }
 
