@@ -28,6 +28,27 @@
 
 namespace weir {
 namespace gpu {
+
+DirectConvShape DirectConvShapeOf(const ConvParams& p) {
+  DirectConvShape s;
+  s.batch = p.batch;
+  s.in_h = p.in_h;
+  s.in_w = p.in_w;
+  s.in_c = p.in_c;
+  s.filter_h = p.filter_h;
+  s.filter_w = p.filter_w;
+  s.out_c = p.out_c;
+  s.groups = p.groups;
+  s.stride_h = p.stride_h;
+  s.stride_w = p.stride_w;
+  s.dilation_h = p.dilation_h;
+  s.dilation_w = p.dilation_w;
+  s.pad_top = p.pad_top;
+  s.pad_left = p.pad_left;
+  s.out_h = p.out_h;
+  s.out_w = p.out_w;
+  return s;
+}
 namespace {
 
 // A padding split into the part cuDNN applies on both sides and the excess on either side,
@@ -569,24 +590,7 @@ GpuStatus GpuDnn::Conv2D(const ConvParams& p, const float* input, const float* f
 
 GpuStatus GpuDnn::DirectConv(const ConvParams& p, const float* input, const float* filter,
                              float* output, GpuStream stream) {
-  DirectConvShape s;
-  s.batch = p.batch;
-  s.in_h = p.in_h;
-  s.in_w = p.in_w;
-  s.in_c = p.in_c;
-  s.filter_h = p.filter_h;
-  s.filter_w = p.filter_w;
-  s.out_c = p.out_c;
-  s.groups = p.groups;
-  s.stride_h = p.stride_h;
-  s.stride_w = p.stride_w;
-  s.dilation_h = p.dilation_h;
-  s.dilation_w = p.dilation_w;
-  s.pad_top = p.pad_top;
-  s.pad_left = p.pad_left;
-  s.out_h = p.out_h;
-  s.out_w = p.out_w;
-  return LaunchDirectConvNhwc(s, input, filter, output, stream);
+  return LaunchDirectConvNhwc(DirectConvShapeOf(p), input, filter, output, stream);
 }
 
 GpuStatus GpuDnn::Pool(const PoolParams& p, const float* input, float* output, void* scratch,

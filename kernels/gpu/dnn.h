@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/gpu/dnn_kernels.h"
 #include "kernels/gpu/gpu_status.h"
 
 namespace weir {
@@ -48,6 +49,10 @@ struct ConvParams {
   int64_t out_h = 0, out_w = 0;
   bool allow_tf32 = false;
 };
+
+// The direct kernel's description of a convolution (dnn_kernels.h): the same geometry, padding
+// given by its top and left parts (the output size implies the rest).
+DirectConvShape DirectConvShapeOf(const ConvParams& params);
 
 enum class PoolMode {
   kMax,      // padding never wins

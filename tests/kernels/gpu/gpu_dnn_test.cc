@@ -124,37 +124,30 @@ void CheckClose(const std::vector<float>& got, const std::vector<double>& want,
   CHECK(bad == 0);
 }
 
+// Seeded random input and filter for `p`, with the reference output and its error scale.
+struct ConvData {
+  std::vector<float> x, f;
+  std::vector<double> want, scale;
+};
+
+ConvData MakeConvData(const ConvParams& p, uint32_t* seed) {
+  ConvData d;
+  d.x = RandomVector<float>(p.batch * p.in_h * p.in_w * p.in_c, -1, 1, (*seed)++);
+  d.f = RandomVector<float>(p.out_c * p.filter_h * p.filter_w * (p.in_c / p.groups), -1, 1,
+                            (*seed)++);
+  Reference(p, d.x, d.f, &d.want, &d.scale);
+  return d;
+}
+
 TEST_CASE("gpu direct convolution matches a float64 reference") {
   WEIR_REQUIRE_GPU_OR_SKIP();
   uint32_t seed = 11;
   for (const Case& c : Cases()) {
-    const ConvParams& p = c.p;
-    const std::vector<float> x =
-        RandomVector<float>(p.batch * p.in_h * p.in_w * p.in_c, -1, 1, seed++);
-    const std::vector<float> f = RandomVector<float>(
-        p.out_c * p.filter_h * p.filter_w * (p.in_c / p.groups), -1, 1, seed++);
-    std::vector<double> want, scale;
-    Reference(p, x, f, &want, &scale);
-    DeviceBuffer<float> dx(x), df(f), dy(want.size());
-    DirectConvShape s;
-    s.batch = p.batch;
-    s.in_h = p.in_h;
-    s.in_w = p.in_w;
-    s.in_c = p.in_c;
-    s.filter_h = p.filter_h;
-    s.filter_w = p.filter_w;
-    s.out_c = p.out_c;
-    s.groups = p.groups;
-    s.stride_h = p.stride_h;
-    s.stride_w = p.stride_w;
-    s.dilation_h = p.dilation_h;
-    s.dilation_w = p.dilation_w;
-    s.pad_top = p.pad_top;
-    s.pad_left = p.pad_left;
-    s.out_h = p.out_h;
-    s.out_w = p.out_w;
-    WEIR_REQUIRE_OK(LaunchDirectConvNhwc(s, dx.get(), df.get(), dy.get(), nullptr));
-    CheckClose(dy.ToHost(), want, scale, c.name);
+    const ConvData d = MakeConvData(c.p, &seed);
+    DeviceBuffer<float> dx(d.x), df(d.f), dy(d.want.size());
+    WEIR_REQUIRE_OK(
+        LaunchDirectConvNhwc(DirectConvShapeOf(c.p), dx.get(), df.get(), dy.get(), nullptr));
+    CheckClose(dy.ToHost(), d.want, d.scale, c.name);
   }
 }
 
@@ -172,30 +165,30 @@ TEST_CASE("gpu direct convolution rejects bad shapes") {
 }
 
 #ifdef WEIR_HAVE_CUDNN
+// GpuDnn::Conv2D on fresh data for `c` (with the scratch an asymmetric padding needs), checked
+// against the reference.
+void CheckDnnConv(GpuDnn& dnn, const Case& c, uint32_t* seed) {
+  const ConvParams& p = c.p;
+  const ConvData d = MakeConvData(p, seed);
+  DeviceBuffer<float> dx(d.x), df(d.f), dy(d.want.size());
+  const size_t scratch_bytes = GpuDnn::ConvScratchBytes(p);
+  DeviceBuffer<char> scratch(scratch_bytes);
+  WEIR_REQUIRE_OK(dnn.Conv2D(p, dx.get(), df.get(), dy.get(),
+                             scratch_bytes > 0 ? scratch.get() : nullptr, scratch_bytes, nullptr));
+  CheckClose(dy.ToHost(), d.want, d.scale, c.name);
+}
+
 TEST_CASE("gpu GpuDnn::Conv2D (cuDNN or its fallback) matches a float64 reference") {
   WEIR_REQUIRE_GPU_OR_SKIP();
   std::unique_ptr<GpuDnn> dnn;
   WEIR_REQUIRE_OK(GpuDnn::Create(&dnn));
   uint32_t seed = 101;
   for (const Case& c : Cases()) {
-    const ConvParams& p = c.p;
-    const std::vector<float> x =
-        RandomVector<float>(p.batch * p.in_h * p.in_w * p.in_c, -1, 1, seed++);
-    const std::vector<float> f = RandomVector<float>(
-        p.out_c * p.filter_h * p.filter_w * (p.in_c / p.groups), -1, 1, seed++);
-    std::vector<double> want, scale;
-    Reference(p, x, f, &want, &scale);
-    DeviceBuffer<float> dx(x), df(f), dy(want.size());
-    const size_t scratch_bytes = GpuDnn::ConvScratchBytes(p);
-    DeviceBuffer<char> scratch(scratch_bytes);
     const int64_t direct_before = dnn->num_direct_plans();
-    WEIR_REQUIRE_OK(dnn->Conv2D(p, dx.get(), df.get(), dy.get(),
-                                scratch_bytes > 0 ? scratch.get() : nullptr, scratch_bytes,
-                                nullptr));
+    CheckDnnConv(*dnn, c, &seed);
     if (dnn->num_direct_plans() > direct_before) {
       WARN(c.name << ": cuDNN had no algorithm; the direct kernel ran");
     }
-    CheckClose(dy.ToHost(), want, scale, c.name);
   }
 }
 
@@ -207,23 +200,10 @@ TEST_CASE("gpu GpuDnn::Conv2D forced onto the direct kernel matches, twice per s
   uint32_t seed = 301;
   const std::vector<Case> cases = Cases();
   for (const Case& c : cases) {
-    const ConvParams& p = c.p;
     // The second call finds the cached direct plan.
     for (int call = 0; call < 2; ++call) {
-      INFO(c.name << ", call " << call);
-      const std::vector<float> x =
-          RandomVector<float>(p.batch * p.in_h * p.in_w * p.in_c, -1, 1, seed++);
-      const std::vector<float> f = RandomVector<float>(
-          p.out_c * p.filter_h * p.filter_w * (p.in_c / p.groups), -1, 1, seed++);
-      std::vector<double> want, scale;
-      Reference(p, x, f, &want, &scale);
-      DeviceBuffer<float> dx(x), df(f), dy(want.size());
-      const size_t scratch_bytes = GpuDnn::ConvScratchBytes(p);
-      DeviceBuffer<char> scratch(scratch_bytes);
-      WEIR_REQUIRE_OK(dnn->Conv2D(p, dx.get(), df.get(), dy.get(),
-                                  scratch_bytes > 0 ? scratch.get() : nullptr, scratch_bytes,
-                                  nullptr));
-      CheckClose(dy.ToHost(), want, scale, c.name);
+      INFO("call " << call);
+      CheckDnnConv(*dnn, c, &seed);
     }
   }
   CHECK(dnn->num_direct_plans() == static_cast<int64_t>(cases.size()));
