@@ -123,6 +123,7 @@ cat > "$out/run.sh" <<'RUN'
 # line per binary and a summary; exits non-zero when a binary fails. Logs go to --logs DIR
 # (default: $OUT when set, else the bundle's logs/). A test binary gets WEIR_TEST_TIMEOUT
 # seconds (180), a benchmark WEIR_BENCH_TIMEOUT (300); exit 124 means it ran out of time.
+# WEIR_SANITIZE=1 adds a compute-sanitizer memcheck pass over the kernel tests (see below).
 set -uo pipefail
 bundle="$(cd "$(dirname "$0")" && pwd)"
 logs="${OUT:-$bundle/logs}"
@@ -180,6 +181,34 @@ for bin in "$here"/bin/bench/*; do
   if [ $rc = 0 ]; then bin_ok=$((bin_ok + 1)); else
     bin_failed=$((bin_failed + 1)); echo "FAIL benchmark $name (exit $rc)"; fi
 done
+# WEIR_SANITIZE=1: the launcher-level kernel tests once more under compute-sanitizer's memcheck,
+# which catches out-of-bounds and misaligned accesses that still give right-looking results;
+# each gets WEIR_SANITIZE_TIMEOUT seconds (240). Off by default: it is slow, and device time is
+# scarce.
+if [ "${WEIR_SANITIZE:-0}" = 1 ]; then
+  sanitizer=$(command -v compute-sanitizer || true)
+  [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] &&
+    sanitizer=/usr/local/cuda/bin/compute-sanitizer
+  if [ -z "$sanitizer" ]; then
+    echo "memcheck: compute-sanitizer not found"
+  else
+    for name in gpu_kernels_test gpu_array_kernels_test gpu_chain_test gpu_dnn_test gpu_gemm_test; do
+      bin="$here/bin/tests/$name"
+      [ -x "$bin" ] || continue
+      log="$logs/$name.memcheck.log"
+      timeout "${WEIR_SANITIZE_TIMEOUT:-240}" "$sanitizer" --tool memcheck --error-exitcode 86 \
+        "$bin" > "$log" 2>&1
+      rc=$?
+      errors=$(grep -E "ERROR SUMMARY: [0-9]+" "$log" | tail -1)
+      if [ $rc = 0 ]; then
+        bin_ok=$((bin_ok + 1)); echo "PASS memcheck $name: ${errors:-no summary}"
+      else
+        bin_failed=$((bin_failed + 1)); echo "FAIL memcheck $name (exit $rc): ${errors:-no summary}"
+        tail -40 "$log" | sed 's/^/    /'
+      fi
+    done
+  fi
+fi
 echo "summary: $bin_ok binaries passed, $bin_failed failed; test cases: $cases_passed passed," \
      "$cases_failed failed, $cases_skipped skipped (no GPU); logs in $logs"
 [ $bin_failed = 0 ]
