@@ -1,6 +1,8 @@
 // placement.cc - Device assignment.
 #include "compiler/placement.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -8,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "compiler/op_traits.h"
 
 namespace weir {
 
@@ -108,6 +111,35 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
       }
     }
   }
+
+  // Rule 0: TF1 control flow cannot cross devices yet (partition.h refuses it), so a graph
+  // with any runs on its first CPU device, where every control-flow op has its kernel.
+  const Node* control_flow = nullptr;
+  for (const Node* node : nodes) {
+    if (IsControlFlowOp(*node)) {
+      control_flow = node;
+      break;
+    }
+  }
+  if (control_flow != nullptr && devices.size() > 1) {
+    const int cpu_index = type_index[std::find(devices.begin(), devices.end(), cpu) -
+                                     devices.begin()];
+    for (Node* node : nodes) {
+      const DeviceSpec& spec = specs[node->id()];
+      const bool asked_elsewhere =
+          (!spec.type.empty() || spec.index >= 0) && !Matches(spec, *cpu, cpu_index);
+      if (asked_elsewhere && !options.allow_soft_placement) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node ", node->DebugName(), " requests device '", node->requested_device(),
+            "', but the graph has TF1 control flow (node ", control_flow->DebugName(),
+            "), which runs on one device: ", cpu->name(),
+            "; turn on soft placement to run the graph there"));
+      }
+      node->set_assigned_device(cpu->name());
+    }
+    return absl::OkStatus();
+  }
+
   absl::flat_hash_map<int, std::vector<Node*>> members;
   for (Node* node : nodes) members[groups.Find(node->id())].push_back(node);
   absl::flat_hash_map<int, int> group_size;

@@ -1,6 +1,10 @@
 // placement.h - Assigns every node a device.
 //
 // Rules, in order:
+//  0. A graph with TF1 control flow (Switch, Merge, Enter, Exit, NextIteration, LoopCond) runs
+//     entirely on the first CPU device: control flow cannot cross devices yet (partition.h).
+//     A node that asks for another device is an error naming it and the control-flow node,
+//     unless soft placement is on.
 //  1. Colocation groups (a node's `_class` attr "loc:@other", TensorFlow's colocate_with) are
 //     placed together; explicit requests inside a group must agree.
 //  2. An explicit request (TensorFlow device string, partial ones like "/device:GPU:*" or

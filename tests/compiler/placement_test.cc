@@ -227,5 +227,56 @@ TEST_CASE("a scalar node between CPU nodes stays on the CPU; a bigger or unknown
   CHECK(place("dim { size: -1 }") == "/device:GPU:0");    // unknown size
 }
 
+
+// x, p -> Switch(x, p) -> (true branch) y = Neg [y_device] -> Merge(false branch, y) -> z = Neg.
+std::unique_ptr<Graph> SwitchMergeGraph(const std::string& y_device) {
+  const std::string text = R"pb(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "p" op: "Placeholder" attr { key: "dtype" value { type: DT_BOOL } } }
+    node { name: "s" op: "Switch" input: "x" input: "p" attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "y" op: "Neg" input: "s:1" device: ")pb" + y_device + R"pb("
+           attr { key: "T" value { type: DT_FLOAT } } }
+    node { name: "m" op: "Merge" input: "s:0" input: "y"
+           attr { key: "T" value { type: DT_FLOAT } } attr { key: "N" value { i: 2 } } }
+    node { name: "z" op: "Neg" input: "m" attr { key: "T" value { type: DT_FLOAT } } }
+  )pb";
+  GraphDef def;
+  REQUIRE(ParseGraphDef(text, /*text=*/true, &def).ok());
+  auto graph = GraphFromGraphDef(def);
+  INFO(graph.status().ToString());
+  REQUIRE(graph.ok());
+  return *std::move(graph);
+}
+
+TEST_CASE("a graph with TF1 control flow runs on the first CPU, whatever the GPU has kernels for") {
+  CpuDevice cpu(1);
+  CpuDevice cpu1(1, 1);
+  FakeGpu gpu;
+  // Neg has a GPU kernel, yet nothing goes there: the partition would split the Switch/Merge.
+  auto graph = SwitchMergeGraph("");
+  REQUIRE(PlaceNodes(*graph, {&gpu, &cpu}, TestRegistry(), Strict()).ok());
+  for (const char* node : {"x", "p", "s", "y", "m", "z"}) {
+    INFO(node);
+    CHECK(DeviceOf(*graph, node) == "/device:CPU:0");
+  }
+  // A request elsewhere: soft placement runs it on the CPU with the rest, strict says why not.
+  auto asks_gpu = SwitchMergeGraph("/device:GPU:0");
+  REQUIRE(PlaceNodes(*asks_gpu, {&gpu, &cpu}, TestRegistry()).ok());
+  CHECK(DeviceOf(*asks_gpu, "y") == "/device:CPU:0");
+  absl::Status st = PlaceNodes(*asks_gpu, {&gpu, &cpu}, TestRegistry(), Strict());
+  CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(st.message()),
+             Catch::Contains("node 'y' (Neg) requests device '/device:GPU:0'") &&
+                 Catch::Contains("TF1 control flow (node 's' (Switch))") &&
+                 Catch::Contains("/device:CPU:0"));
+  // Two CPUs: the first one.
+  auto asks_cpu1 = SwitchMergeGraph("/cpu:1");
+  REQUIRE(PlaceNodes(*asks_cpu1, {&cpu, &cpu1}, TestRegistry()).ok());
+  CHECK(DeviceOf(*asks_cpu1, "y") == "/device:CPU:0");
+  // A request for the first CPU is fine even when strict.
+  auto asks_cpu0 = SwitchMergeGraph("/cpu:0");
+  CHECK(PlaceNodes(*asks_cpu0, {&gpu, &cpu}, TestRegistry(), Strict()).ok());
+}
+
 }  // namespace
 }  // namespace weir
