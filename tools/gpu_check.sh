@@ -135,6 +135,8 @@ trap 'rm -rf "$here"' EXIT
 tar -C "$here" -xzf "$bundle/payload.tar.gz" || { echo "run.sh: cannot unpack payload.tar.gz"; exit 1; }
 cudnn=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib
 export LD_LIBRARY_PATH="$here/lib:/usr/local/cuda/lib64:$cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# conformance_test reads the external cases the bundle carries.
+[ -d "$here/conformance" ] && export WEIR_CONFORMANCE_DIR="$here/conformance"
 echo "bundle: $(cat "$bundle/MANIFEST" 2>/dev/null | head -1)"
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 |
@@ -215,15 +217,26 @@ echo "summary: $bin_ok binaries passed, $bin_failed failed; test cases: $cases_p
 RUN
 chmod +x "$out/run.sh"
 
+# The external conformance cases (8 MB of small graphs) travel too: conformance_test runs them on
+# the GPU there.
+packed=(bin lib)
+conformance="$(cd .. && pwd)/shared/conformance/tf"
+if [ -d "$conformance" ]; then
+  cp -r "$conformance" "$stage/conformance"
+  packed+=(conformance)
+fi
 {
   echo "weir $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty'), built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
   echo "targets: ${targets[*]}"
   (cd "$stage" && find bin lib -type f -printf '%s\t%p\n' | sort -k2)
+  if [ -d "$stage/conformance" ]; then
+    echo "conformance: $(find "$stage/conformance" -name graph.pb | wc -l) graphs"
+  fi
 } > "$out/MANIFEST"
 n_tests=$(ls "$stage/bin/tests" | wc -l)
 n_bench=$(ls "$stage/bin/bench" | wc -l)
 unpacked=$(du -sb "$stage" | awk '{print $1}')
-tar -C "$stage" -czf "$out/payload.tar.gz" bin lib
+tar -C "$stage" -czf "$out/payload.tar.gz" "${packed[@]}"
 rm -rf "$stage"
 
 size=$(du -sb "$out" | awk '{print $1}')

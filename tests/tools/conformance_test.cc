@@ -4,10 +4,13 @@
 //
 // A case is in scope when every op of its graph has a CPU kernel; binding in-scope cases must
 // pass (see the conformance README for which bind). Out-of-scope cases are reported, not
-// failed: they become binding automatically as the op library grows.
+// failed: they become binding automatically as the op library grows. The CPU run uses
+// --gpus 0; on a machine with a GPU a second run (--gpus 1) must pass too, and everywhere every
+// graph must place and partition with a (stand-in) GPU present.
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -22,9 +25,13 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "compiler/partition.h"
+#include "compiler/placement.h"
+#include "graph/convert.h"
 #include "graph/graph_io.h"
 #include "graph/op_registry.h"
 #include "kernels/registry.h"
+#include "runtime/gpu/gpu_device.h"
 #include "runtime/session.h"
 #include "tools/cli.h"
 #include "tools/npy.h"
@@ -132,7 +139,11 @@ struct CaseResult {
   std::string detail;
 };
 
-CaseResult RunCase(const std::string& source, const std::string& dir, const Struct& manifest) {
+// `gpus` is weir run's --gpus: 0 keeps the case on the CPU; 1 puts what has GPU kernels on the
+// GPU, where float results are held to at least 1e-5 relative (1e-6 absolute) instead of the
+// manifest's exactness.
+CaseResult RunCase(const std::string& source, const std::string& dir, const Struct& manifest,
+                   int gpus) {
   CaseResult result;
   std::string category = Field(manifest, "category");
   result.binding = source != "armnn_tfparser" || category == "tfjs_agrees" ||
@@ -160,12 +171,17 @@ CaseResult RunCase(const std::string& source, const std::string& dir, const Stru
   const auto& inputs = manifest.fields().at("inputs").list_value();
   const auto& outputs = manifest.fields().at("outputs").list_value();
   Tolerance tol = ParseTolerance(manifest);
+  if (gpus > 0) {
+    tol.rel = std::max(tol.rel, 1e-5);
+    tol.abs = std::max(tol.abs, 1e-6);
+  }
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string out_dir = absl::StrCat(tmp ? tmp : "/tmp", "/conformance_out");
   mkdir(out_dir.c_str(), 0755);
 
   for (const std::string& set : sets) {
-    std::vector<std::string> args = {"run", graph_path, "--out", out_dir};
+    std::vector<std::string> args = {"run", graph_path, "--out", out_dir, "--gpus",
+                                     std::to_string(gpus)};
     for (int i = 0; i < inputs.values_size(); ++i) {
       const Struct& in = inputs.values(i).struct_value();
       std::string file = Field(in, "file");
@@ -204,16 +220,13 @@ CaseResult RunCase(const std::string& source, const std::string& dir, const Stru
   return result;
 }
 
-TEST_CASE("conformance cases from real TensorFlow graphs") {
-  const std::string root = ConformanceDir();
-  std::vector<std::string> sources = ListDirs(root);
-  if (sources.empty()) {
-    WARN("no conformance cases at " << root << " (set WEIR_CONFORMANCE_DIR); skipped");
-    return;
-  }
+// Runs every case with expectations under `root` through `weir run --gpus <gpus>`, printing
+// "<label> <source> passed/total ..." per source and the failures; returns the number of binding
+// in-scope failures and sets *in_scope_total.
+int RunAllCases(const std::string& root, int gpus, const char* label, int* in_scope_total) {
   int binding_failures = 0;
-  int total_in_scope = 0;
-  for (const std::string& source : sources) {
+  *in_scope_total = 0;
+  for (const std::string& source : ListDirs(root)) {
     int total = 0, passed = 0, in_scope = 0;
     std::vector<std::string> failures;
     for (const std::string& name : ListDirs(root + "/" + source)) {
@@ -238,7 +251,7 @@ TEST_CASE("conformance cases from real TensorFlow graphs") {
         continue;  // no expectations to check
       }
       ++total;
-      CaseResult r = RunCase(source, dir, manifest);
+      CaseResult r = RunCase(source, dir, manifest, gpus);
       in_scope += r.in_scope;
       passed += r.passed;
       if (r.in_scope && !r.passed) {
@@ -247,14 +260,88 @@ TEST_CASE("conformance cases from real TensorFlow graphs") {
         if (r.binding) ++binding_failures;
       }
     }
-    total_in_scope += in_scope;
-    std::printf("conformance %-18s %d/%d passed (%d with every op supported)\n", source.c_str(),
+    *in_scope_total += in_scope;
+    std::printf("%s %-18s %d/%d passed (%d with every op supported)\n", label, source.c_str(),
                 passed, total, in_scope);
     for (const std::string& f : failures) std::printf("  %s\n", f.c_str());
   }
   std::fflush(stdout);
-  CHECK(total_in_scope > 0);
+  return binding_failures;
+}
+
+TEST_CASE("conformance cases from real TensorFlow graphs") {
+  const std::string root = ConformanceDir();
+  if (ListDirs(root).empty()) {
+    WARN("no conformance cases at " << root << " (set WEIR_CONFORMANCE_DIR); skipped");
+    return;
+  }
+  int in_scope = 0;
+  const int binding_failures = RunAllCases(root, /*gpus=*/0, "conformance", &in_scope);
+  CHECK(in_scope > 0);
   CHECK(binding_failures == 0);
+}
+
+// The same cases with a GPU present: placement puts every node that has a GPU kernel there, so
+// real graphs exercise the GPU kernels, the copies between devices and the partitioning.
+TEST_CASE("conformance cases on the GPU") {
+  if (GpuDeviceCount() == 0) {
+    WARN("SKIPPED: no GPU");
+    return;
+  }
+  const std::string root = ConformanceDir();
+  if (ListDirs(root).empty()) {
+    WARN("no conformance cases at " << root << " (set WEIR_CONFORMANCE_DIR); skipped");
+    return;
+  }
+  int in_scope = 0;
+  const int binding_failures = RunAllCases(root, /*gpus=*/1, "conformance-gpu", &in_scope);
+  CHECK(in_scope > 0);
+  CHECK(binding_failures == 0);
+}
+
+// Without a GPU: every conformance graph can be placed with a GPU present (a stand-in device:
+// placement only asks the kernel registry) and partitioned, so a GPU machine does not refuse a
+// graph the CPU runs. (A TF1 while loop split across devices was refused until placement kept
+// control flow on one device.)
+TEST_CASE("conformance graphs place and partition with a GPU present") {
+  if (DefaultKernelRegistry().Ops(kDeviceGpu).empty()) {
+    WARN("no GPU kernels registered (a build without CUDA): nothing to check");
+    return;
+  }
+  class StandInGpu : public Device {
+   public:
+    StandInGpu() : Device("/device:GPU:0", kDeviceGpu) {}
+    Allocator* allocator() override { return CpuAllocator::Get(); }
+    int intra_op_threads() const override { return 1; }
+  };
+  const std::string root = ConformanceDir();
+  int graphs = 0, multi_device = 0;
+  for (const std::string& source : ListDirs(root)) {
+    for (const std::string& name : ListDirs(root + "/" + source)) {
+      const std::string path = root + "/" + source + "/" + name + "/graph.pb";
+      GraphDef def;
+      if (!FileExists(path) || !ReadGraphDef(path, &def).ok()) continue;
+      std::set<std::string> missing;
+      if (!InScope(def, &missing)) continue;
+      absl::StatusOr<std::unique_ptr<Graph>> graph = GraphFromGraphDef(def);
+      if (!graph.ok()) continue;  // the CPU run reports graphs that do not load
+      INFO(source << "/" << name);
+      StandInGpu gpu;
+      CpuDevice cpu(1);
+      absl::Status placed = PlaceNodes(**graph, {&gpu, &cpu}, DefaultKernelRegistry());
+      INFO(placed.ToString());
+      CHECK(placed.ok());
+      if (!placed.ok()) continue;
+      absl::StatusOr<std::vector<GraphPartition>> parts = PartitionGraph(**graph);
+      INFO(parts.status().ToString());
+      CHECK(parts.ok());
+      ++graphs;
+      if (parts.ok() && parts->size() > 1) ++multi_device;
+    }
+  }
+  WARN(graphs << " conformance graphs placed with a GPU, " << multi_device
+              << " of them on both devices");
+  if (!ListDirs(root).empty()) CHECK(graphs > 0);
 }
 
 }  // namespace
