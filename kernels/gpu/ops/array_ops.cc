@@ -1,7 +1,7 @@
 // array_ops.cc - Data movement and filling on the GPU: Transpose, ConcatV2, Slice,
-// StridedSlice, GatherV2, Tile, Fill, ZerosLike and OnesLike, as OpKernels over the launchers of
-// kernels/gpu/ (transpose.h, concat_slice.h, gather.h, tile.h, cast_fill.h), for float, int32,
-// int64 and bool.
+// StridedSlice, GatherV2, Tile, Fill, ZerosLike, OnesLike, Split, SplitV, Unpack and Pack, as
+// OpKernels over the launchers of kernels/gpu/ (transpose.h, concat_slice.h, gather.h, tile.h,
+// cast_fill.h), for float, int32, int64 and bool.
 //
 // Their index arguments (perm, axis, begin/size, begin/end/strides, Tile's multiples, Fill's
 // dims and value) are
@@ -585,6 +585,189 @@ class ConstantLikeKernel : public OpKernel {
   bool ones_;
 };
 
+// Split (axis: Const input 0, value: input 1) and SplitV (value, size_splits and axis: Const
+// inputs 1 and 2) into their outputs along the axis, and Unpack (attrs axis and num): slices of
+// one along the axis, which the outputs' shapes drop. Each output is one Slice launch; a split
+// into one piece shares the input's buffer.
+class SplitKernel : public OpKernel {
+ public:
+  enum class Kind { kSplit, kSplitV, kUnpack };
+
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c, Kind kind) {
+    int64_t axis = 0;
+    std::vector<int64_t> sizes;
+    if (kind == Kind::kUnpack) {
+      if (auto s = c.GetAttr("axis", &axis); !s.ok()) return s;
+    } else {
+      absl::StatusOr<int64_t> a = ConstScalar(c, kind == Kind::kSplit ? 0 : 2, "axis");
+      if (!a.ok()) return a.status();
+      axis = *a;
+    }
+    if (kind == Kind::kSplitV) {
+      absl::StatusOr<std::vector<int64_t>> s = ConstVector(c, 1, "size_splits");
+      if (!s.ok()) return s.status();
+      sizes = *std::move(s);
+      if (static_cast<int>(sizes.size()) != c.num_outputs()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("size_splits ", IntsToString(sizes), " has ", sizes.size(),
+                         " entries, expected num_split = ", c.num_outputs()));
+      }
+    }
+    return std::unique_ptr<OpKernel>(new SplitKernel(c, kind, axis, std::move(sizes)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(kind_ == Kind::kSplit ? 1 : 0);
+    const int rank = in.rank();
+    const int n = ctx->num_outputs();
+    if (rank == 0) return absl::InvalidArgumentError("the value is a scalar, expected rank >= 1");
+    int axis;
+    if (auto s = CanonicalAxis(axis_, rank, "axis", &axis); !s.ok()) return s;
+    const int64_t dim = in.dim(axis);
+    std::vector<int64_t> sizes;
+    if (auto s = PieceSizes(dim, axis, n, &sizes); !s.ok()) return s;
+    absl::StatusOr<GpuDims> in_dims = ToGpuDims(in.shape(), "the value");
+    if (!in_dims.ok()) return in_dims.status();
+    std::vector<int64_t> begin(rank, 0);
+    for (int k = 0; k < n; ++k) {
+      TensorShape out_shape;
+      for (int d = 0; d < rank; ++d) {
+        if (d != axis) {
+          out_shape.AddDim(in.dim(d));
+        } else if (kind_ != Kind::kUnpack) {
+          out_shape.AddDim(sizes[k]);
+        }
+      }
+      if (sizes[k] == dim) {  // the whole value: share it, as TensorFlow does
+        ctx->set_output(k, in.Reshaped(out_shape));
+        begin[axis] += sizes[k];
+        continue;
+      }
+      absl::StatusOr<Tensor*> out = ctx->allocate_output(k, in.dtype(), out_shape);
+      if (!out.ok()) return out.status();
+      if ((*out)->num_elements() > 0) {
+        std::vector<int64_t> piece(in.shape().dims().begin(), in.shape().dims().end());
+        piece[axis] = sizes[k];
+        const GpuDims out_dims(piece.data(), rank);
+        LaunchScope scope(ctx);
+        if (auto s = scope.Activate(); !s.ok()) return s;
+        absl::Status launched = ForArrayType(in.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          return ToStatus(LaunchSlice<T>(in.data<T>(), *in_dims, begin.data(), out_dims,
+                                         (*out)->data<T>(), scope.stream()));
+        });
+        if (!launched.ok()) return launched;
+      }
+      begin[axis] += sizes[k];
+    }
+    return absl::OkStatus();
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  SplitKernel(const KernelConstruction& c, Kind kind, int64_t axis, std::vector<int64_t> sizes)
+      : OpKernel(c), kind_(kind), axis_(axis), sizes_(std::move(sizes)) {}
+
+  // The size of each of the n pieces of a dimension of `dim` elements.
+  absl::Status PieceSizes(int64_t dim, int axis, int n, std::vector<int64_t>* sizes) const {
+    switch (kind_) {
+      case Kind::kSplit:
+        if (n <= 0 || dim % n != 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "dimension ", axis, " of the value has ", dim,
+              " elements, which num_split = ", n, " does not divide"));
+        }
+        sizes->assign(n, dim / n);
+        return absl::OkStatus();
+      case Kind::kUnpack:
+        if (dim != n) {
+          return absl::InvalidArgumentError(absl::StrCat("dimension ", axis, " of the value has ",
+                                                         dim, " elements, expected num = ", n));
+        }
+        sizes->assign(n, 1);
+        return absl::OkStatus();
+      case Kind::kSplitV: {
+        *sizes = sizes_;
+        int unknown = -1;
+        int64_t known = 0;
+        for (int k = 0; k < n; ++k) {
+          if ((*sizes)[k] == -1 && unknown < 0) {
+            unknown = k;
+          } else if ((*sizes)[k] < 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "size_splits ", IntsToString(sizes_),
+                " has a negative size other than one -1 (the rest)"));
+          } else {
+            known += (*sizes)[k];
+          }
+        }
+        if (unknown >= 0) (*sizes)[unknown] = dim - known;
+        if ((unknown >= 0 && known > dim) || (unknown < 0 && known != dim)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "size_splits ", IntsToString(sizes_), " does not add up to dimension ", axis,
+              " of the value, ", dim));
+        }
+        return absl::OkStatus();
+      }
+    }
+    return absl::InternalError("unknown split kind");
+  }
+
+  const Kind kind_;
+  const int64_t axis_;               // as given: may be negative, checked per step
+  const std::vector<int64_t> sizes_;  // SplitV's size_splits
+};
+
+// Pack (TensorFlow's stack): N inputs of one shape joined along a new axis, as a concatenation
+// of pieces of size one.
+class PackKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    int64_t axis = 0;
+    if (auto s = c.GetAttr("axis", &axis); !s.ok()) return s;
+    return std::unique_ptr<OpKernel>(new PackKernel(c, axis));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const int n = ctx->num_inputs();
+    const Tensor& first = ctx->input(0);
+    const int rank = first.rank();
+    int axis;
+    if (auto s = CanonicalAxis(axis_, rank + 1, "axis", &axis); !s.ok()) return s;
+    for (int i = 1; i < n; ++i) {
+      if (!(ctx->input(i).shape() == first.shape())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("input ", i, " has shape ", ctx->input(i).shape().ToString(),
+                         ", expected ", first.shape().ToString(), " (input 0's)"));
+      }
+    }
+    std::vector<int64_t> dims(first.shape().dims().begin(), first.shape().dims().end());
+    dims.insert(dims.begin() + axis, n);
+    TensorShape out_shape;
+    for (int64_t d : dims) out_shape.AddDim(d);
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, first.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    const int64_t outer = Product(first.shape().dims(), 0, axis);
+    const int64_t inner = Product(first.shape().dims(), axis, rank);
+    absl::InlinedVector<int64_t, 16> ones(n, 1);
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(first.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      absl::InlinedVector<const T*, 16> inputs(n);
+      for (int i = 0; i < n; ++i) inputs[i] = ctx->input(i).data<T>();
+      return ToStatus(LaunchConcat<T>(inputs.data(), ones.data(), n, outer, inner,
+                                      (*out)->data<T>(), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  PackKernel(const KernelConstruction& c, int64_t axis) : OpKernel(c), axis_(axis) {}
+  int64_t axis_;  // as given: in [-(rank + 1), rank + 1), checked per step
+};
+
 }  // namespace
 
 void RegisterGpuArrayKernels(KernelRegistry& registry) {
@@ -626,6 +809,21 @@ void RegisterGpuArrayKernels(KernelRegistry& registry) {
   for (const char* op : {"ZerosLike", "OnesLike"}) {
     registry.Register({op, kDeviceGpu, "T", types, MakeFactory<ConstantLikeKernel>()});
   }
+
+  auto split = [](SplitKernel::Kind kind) -> KernelFactory {
+    return [kind](const KernelConstruction& c) { return SplitKernel::Create(c, kind); };
+  };
+  KernelDef split_def{"Split", kDeviceGpu, "T", types, split(SplitKernel::Kind::kSplit)};
+  split_def.constraint = ConstInputs({0});
+  registry.Register(std::move(split_def));
+  KernelDef split_v{"SplitV", kDeviceGpu, "T", types, split(SplitKernel::Kind::kSplitV)};
+  split_v.constraint = [](const Node& node) -> absl::Status {
+    if (auto s = Int32OrInt64Input(node, 1, "size_splits"); !s.ok()) return s;
+    return ConstInputs({1, 2})(node);
+  };
+  registry.Register(std::move(split_v));
+  registry.Register({"Unpack", kDeviceGpu, "T", types, split(SplitKernel::Kind::kUnpack)});
+  registry.Register({"Pack", kDeviceGpu, "T", types, PackKernel::Create});
 }
 
 }  // namespace gpu

@@ -626,6 +626,61 @@ void AddArrayCases(Table& t) {
         concat(1, DT_INT64), kExact);
   t.Add("ConcatV2", "axis 1", {Bools({2, 3}), Bools({2, 1}), Bools({2, 4})}, concat(1), kExact);
 
+  // Split (Const axis first), SplitV (Const size_splits and axis), Unpack and Pack; every output
+  // of the multi-output ops is compared.
+  auto split = [](int64_t axis, int64_t num) -> BuildFn {
+    return [axis, num](const Scope& s, const Scope& root, const std::vector<Output>& x) {
+      return OpNode(s, "Split", {IndexConst(root, {axis}, DT_INT32, /*scalar=*/true), x[0]},
+                    {{"T", MakeAttr(x[0].dtype())}, {"num_split", MakeAttr(num)}});
+    };
+  };
+  for (int output : {0, 2}) {
+    t.Add("Split", "axis 1 in 3", {Floats({4, 9, 5})}, split(1, 3), kExact, nullptr, output);
+  }
+  t.Add("Split", "axis -1 in 2", {Ints(DT_INT64, {3, 8}, -1e12, 1e12)}, split(-1, 2), kExact,
+        nullptr, 1);
+  t.Add("Split", "into one", {Bools({5, 4})}, split(0, 1), kExact);
+  auto split_v = [](std::vector<int64_t> sizes, int64_t axis) -> BuildFn {
+    return [sizes, axis](const Scope& s, const Scope& root, const std::vector<Output>& x) {
+      return OpNode(s, "SplitV",
+                    {x[0], IndexConst(root, sizes, DT_INT64),
+                     IndexConst(root, {axis}, DT_INT32, /*scalar=*/true)},
+                    {{"T", MakeAttr(x[0].dtype())},
+                     {"Tlen", MakeAttr(DT_INT64)},
+                     {"num_split", MakeAttr(static_cast<int64_t>(sizes.size()))}});
+    };
+  };
+  for (int output : {0, 1, 2}) {
+    t.Add("SplitV", "sizes [2,-1,3] axis 0", {Floats({9, 4})}, split_v({2, -1, 3}, 0), kExact,
+          nullptr, output);
+  }
+  t.Add("SplitV", "sizes [1,4] axis -1", {Ints(DT_INT32, {3, 5})}, split_v({1, 4}, -1), kExact,
+        nullptr, 1);
+  auto unpack = [](int64_t axis, int64_t num) -> BuildFn {
+    return [axis, num](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      return OpNode(s, "Unpack", x,
+                    {{"T", MakeAttr(x[0].dtype())}, {"num", MakeAttr(num)}, {"axis", MakeAttr(axis)}});
+    };
+  };
+  for (int output : {0, 3}) {
+    t.Add("Unpack", "axis 1", {Floats({3, 4, 5})}, unpack(1, 4), kExact, nullptr, output);
+  }
+  t.Add("Unpack", "axis -1", {Ints(DT_INT32, {6, 2})}, unpack(-1, 2), kExact, nullptr, 1);
+  t.Add("Unpack", "axis 0", {Bools({3, 7})}, unpack(0, 3), kExact, nullptr, 2);
+  auto pack = [](int64_t axis) -> BuildFn {
+    return [axis](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      return OpNode(s, "Pack", x,
+                    {{"T", MakeAttr(x[0].dtype())},
+                     {"N", MakeAttr(static_cast<int64_t>(x.size()))},
+                     {"axis", MakeAttr(axis)}});
+    };
+  };
+  t.Add("Pack", "axis 0", {Floats({4, 5}), Floats({4, 5}), Floats({4, 5})}, pack(0), kExact);
+  t.Add("Pack", "axis 1", {Floats({4, 5}), Floats({4, 5})}, pack(1), kExact);
+  t.Add("Pack", "axis -1", {Ints(DT_INT64, {3, 2}), Ints(DT_INT64, {3, 2})}, pack(-1), kExact);
+  t.Add("Pack", "scalars", {Ints(DT_INT32, {}), Ints(DT_INT32, {}), Ints(DT_INT32, {})}, pack(0),
+        kExact);
+
   // Slice with Const begin and size (-1: the rest).
   auto slice = [](std::vector<int64_t> begin, std::vector<int64_t> size,
                   DataType index = DT_INT32) -> BuildFn {
