@@ -1,5 +1,5 @@
-// concat_slice.cu - LaunchConcat (a 2-D copy per input) and LaunchStridedSlice (an indexing
-// kernel over the output).
+// concat_slice.cu - LaunchConcat (a 2-D copy per input), LaunchStridedSlice and LaunchPad
+// (indexing kernels over the output).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -44,7 +44,59 @@ __global__ void StridedSliceKernel(const T* in, T* out, int64_t n, SliceIndexing
   }
 }
 
+struct PadIndexing {
+  int rank;
+  int64_t out_dims[kMaxGpuRank];
+  int64_t in_dims[kMaxGpuRank];
+  int64_t before[kMaxGpuRank];
+};
+
+template <typename T>
+__global__ void PadKernel(const T* in, T* out, int64_t n, PadIndexing ix, T value) {
+  for (int64_t i = internal::GlobalThreadIndex(); i < n; i += internal::GlobalThreadCount()) {
+    int64_t rest = i, offset = 0, in_stride = 1;
+    bool inside = true;
+#pragma unroll
+    for (int d = kMaxGpuRank - 1; d >= 0; --d) {
+      if (d >= ix.rank) continue;
+      const int64_t at = rest % ix.out_dims[d] - ix.before[d];
+      rest /= ix.out_dims[d];
+      inside = inside && at >= 0 && at < ix.in_dims[d];
+      offset += at * in_stride;
+      in_stride *= ix.in_dims[d];
+    }
+    out[i] = inside ? in[offset] : value;
+  }
+}
+
 }  // namespace
+
+template <typename T>
+GpuStatus LaunchPad(const T* in, const GpuDims& in_shape, const int64_t* before,
+                    const GpuDims& out_shape, T value, T* out, GpuStream stream) {
+  if (!in_shape.Valid() || !out_shape.Valid() || in_shape.rank != out_shape.rank) {
+    return GpuStatus::Error("pad expects input and output shapes of one rank, found " +
+                            in_shape.ToString() + " and " + out_shape.ToString());
+  }
+  PadIndexing ix;
+  ix.rank = in_shape.rank;
+  for (int d = 0; d < in_shape.rank; ++d) {
+    if (before[d] < 0 || before[d] + in_shape.dims[d] > out_shape.dims[d]) {
+      return GpuStatus::Error("pad dimension " + std::to_string(d) + " puts " +
+                              std::to_string(in_shape.dims[d]) + " elements at " +
+                              std::to_string(before[d]) + " in " +
+                              std::to_string(out_shape.dims[d]));
+    }
+    ix.out_dims[d] = out_shape.dims[d];
+    ix.in_dims[d] = in_shape.dims[d];
+    ix.before[d] = before[d];
+  }
+  const int64_t n = out_shape.NumElements();
+  if (n == 0) return GpuStatus::Ok();
+  PadKernel<<<internal::BlocksFor(n), internal::kThreadsPerBlock, 0,
+              internal::AsCudaStream(stream)>>>(in, out, n, ix, value);
+  return internal::LaunchStatus("Pad");
+}
 
 template <typename T>
 GpuStatus LaunchConcat(const T* const* inputs, const int64_t* axis_sizes, int num_inputs,
@@ -128,7 +180,9 @@ GpuStatus LaunchSlice(const T* in, const GpuDims& in_shape, const int64_t* begin
   template GpuStatus LaunchStridedSlice<T>(const T*, const GpuDims&, const int64_t*,          \
                                            const int64_t*, const GpuDims&, T*, GpuStream);    \
   template GpuStatus LaunchSlice<T>(const T*, const GpuDims&, const int64_t*, const GpuDims&, \
-                                    T*, GpuStream);
+                                    T*, GpuStream);                                          \
+  template GpuStatus LaunchPad<T>(const T*, const GpuDims&, const int64_t*, const GpuDims&, T,  \
+                                  T*, GpuStream);
 WEIR_INSTANTIATE(float)
 WEIR_INSTANTIATE(int32_t)
 WEIR_INSTANTIATE(int64_t)

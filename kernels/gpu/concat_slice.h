@@ -1,4 +1,5 @@
-// concat_slice.h - ConcatV2 along any axis and Slice/StridedSlice with normalized arguments.
+// concat_slice.h - ConcatV2 along any axis, Slice/StridedSlice with normalized arguments, and
+// constant padding.
 #ifndef WEIR_KERNELS_GPU_CONCAT_SLICE_H_
 #define WEIR_KERNELS_GPU_CONCAT_SLICE_H_
 
@@ -26,6 +27,12 @@ template <typename T>
 GpuStatus LaunchStridedSlice(const T* in, const GpuDims& in_shape, const int64_t* begin,
                              const int64_t* strides, const GpuDims& out_shape, T* out,
                              GpuStream stream);
+
+// Pad/PadV2: out has `out_shape`, in sits at offset `before[d]` along each dimension d (so
+// out_shape.dims[d] = before[d] + in_shape.dims[d] + after[d]), everything else is `value`.
+template <typename T>
+GpuStatus LaunchPad(const T* in, const GpuDims& in_shape, const int64_t* before,
+                    const GpuDims& out_shape, T value, T* out, GpuStream stream);
 
 // Slice: StridedSlice with every stride 1 (begin and the output shape given).
 template <typename T>

@@ -1,5 +1,6 @@
 // array_ops.cc - Data movement and filling on the GPU: Transpose, ConcatV2, Slice,
-// StridedSlice, GatherV2, Tile, Fill, ZerosLike, OnesLike, Split, SplitV, Unpack and Pack, as
+// StridedSlice, GatherV2, Tile, Fill, ZerosLike, OnesLike, Split, SplitV, Unpack, Pack, Pad and
+// PadV2, as
 // OpKernels over the launchers of kernels/gpu/ (transpose.h, concat_slice.h, gather.h, tile.h,
 // cast_fill.h), for float, int32, int64 and bool.
 //
@@ -718,6 +719,88 @@ class SplitKernel : public OpKernel {
   const std::vector<int64_t> sizes_;  // SplitV's size_splits
 };
 
+// Pad and PadV2 with constant paddings ([rank, 2]: before and after per dimension) and, for
+// PadV2, a constant padding value.
+class PadKernel : public OpKernel {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpKernel>> Create(const KernelConstruction& c) {
+    absl::StatusOr<Tensor> paddings = ConstInputValue(c.node(), 1);
+    if (!paddings.ok()) return paddings.status();
+    if (paddings->rank() != 2 || paddings->dim(1) != 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input 1 (paddings) has shape ", paddings->shape().ToString(), ", expected [rank, 2]"));
+    }
+    absl::StatusOr<std::vector<int64_t>> pads = ConstInputInts(c.node(), 1);
+    if (!pads.ok()) return pads.status();
+    for (int64_t p : *pads) {
+      if (p < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("paddings ", IntsToString(*pads), " has a negative entry"));
+      }
+    }
+    Tensor value;
+    if (c.num_inputs() > 2) {
+      absl::StatusOr<Tensor> v = ConstInputValue(c.node(), 2);
+      if (!v.ok()) return v.status();
+      if (v->num_elements() != 1 || v->rank() != 0) {
+        return absl::InvalidArgumentError(absl::StrCat("input 2 (constant_values) has shape ",
+                                                       v->shape().ToString(),
+                                                       ", expected a scalar"));
+      }
+      value = *std::move(v);
+    }
+    return std::unique_ptr<OpKernel>(new PadKernel(c, *std::move(pads), std::move(value)));
+  }
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& in = ctx->input(0);
+    const int rank = in.rank();
+    if (static_cast<int>(pads_.size()) != 2 * rank) {
+      return absl::InvalidArgumentError(absl::StrCat("paddings has ", pads_.size() / 2,
+                                                     " rows, expected ", rank,
+                                                     " (the rank of input 0)"));
+    }
+    TensorShape out_shape;
+    std::vector<int64_t> before(rank);
+    bool identity = true;
+    for (int d = 0; d < rank; ++d) {
+      before[d] = pads_[2 * d];
+      identity &= pads_[2 * d] == 0 && pads_[2 * d + 1] == 0;
+      out_shape.AddDim(in.dim(d) + pads_[2 * d] + pads_[2 * d + 1]);
+    }
+    if (identity) {
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, in.dtype(), out_shape);
+    if (!out.ok()) return out.status();
+    if ((*out)->num_elements() == 0) return absl::OkStatus();
+    if (value_.IsInitialized() && value_.dtype() != in.dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "constant_values is ", DataTypeString(value_.dtype()), ", expected ",
+          DataTypeString(in.dtype()), " (input 0's)"));
+    }
+    absl::StatusOr<GpuDims> in_dims = ToGpuDims(in.shape(), "input 0");
+    if (!in_dims.ok()) return in_dims.status();
+    const GpuDims out_dims(out_shape.dims().data(), rank);
+    LaunchScope scope(ctx);
+    if (auto s = scope.Activate(); !s.ok()) return s;
+    return ForArrayType(in.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T value = value_.IsInitialized() ? value_.data<T>()[0] : T{};
+      return ToStatus(LaunchPad<T>(in.data<T>(), *in_dims, before.data(), out_dims, value,
+                                   (*out)->data<T>(), scope.stream()));
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  PadKernel(const KernelConstruction& c, std::vector<int64_t> pads, Tensor value)
+      : OpKernel(c), pads_(std::move(pads)), value_(std::move(value)) {}
+  const std::vector<int64_t> pads_;  // before and after, per dimension
+  const Tensor value_;               // PadV2's constant_values, on the host; empty for Pad
+};
+
 // Pack (TensorFlow's stack): N inputs of one shape joined along a new axis, as a concatenation
 // of pieces of size one.
 class PackKernel : public OpKernel {
@@ -824,6 +907,19 @@ void RegisterGpuArrayKernels(KernelRegistry& registry) {
   registry.Register(std::move(split_v));
   registry.Register({"Unpack", kDeviceGpu, "T", types, split(SplitKernel::Kind::kUnpack)});
   registry.Register({"Pack", kDeviceGpu, "T", types, PackKernel::Create});
+
+  KernelDef pad{"Pad", kDeviceGpu, "T", types, PadKernel::Create};
+  pad.constraint = [](const Node& node) -> absl::Status {
+    if (auto s = Int32OrInt64Input(node, 1, "paddings"); !s.ok()) return s;
+    return ConstInputs({1})(node);
+  };
+  registry.Register(std::move(pad));
+  KernelDef pad_v2{"PadV2", kDeviceGpu, "T", types, PadKernel::Create};
+  pad_v2.constraint = [](const Node& node) -> absl::Status {
+    if (auto s = Int32OrInt64Input(node, 1, "paddings"); !s.ok()) return s;
+    return ConstInputs({1, 2})(node);
+  };
+  registry.Register(std::move(pad_v2));
 }
 
 }  // namespace gpu

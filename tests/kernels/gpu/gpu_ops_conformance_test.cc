@@ -24,6 +24,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -680,6 +681,37 @@ void AddArrayCases(Table& t) {
   t.Add("Pack", "axis -1", {Ints(DT_INT64, {3, 2}), Ints(DT_INT64, {3, 2})}, pack(-1), kExact);
   t.Add("Pack", "scalars", {Ints(DT_INT32, {}), Ints(DT_INT32, {}), Ints(DT_INT32, {})}, pack(0),
         kExact);
+
+  // Pad (zeros) and PadV2 (a Const value) with Const paddings [rank, 2].
+  auto pad = [](std::vector<int64_t> paddings, std::optional<double> value,
+                DataType index = DT_INT32) -> BuildFn {
+    return [paddings, value, index](const Scope& s, const Scope& root,
+                                    const std::vector<Output>& x) {
+      Tensor p(index, TensorShape({static_cast<int64_t>(paddings.size() / 2), 2}));
+      for (size_t i = 0; i < paddings.size(); ++i) {
+        if (index == DT_INT64) {
+          p.data<int64_t>()[i] = paddings[i];
+        } else {
+          p.data<int32_t>()[i] = static_cast<int32_t>(paddings[i]);
+        }
+      }
+      TensorProto proto;
+      p.ToProto(&proto);
+      std::vector<Output> inputs = {x[0], ops::Const(root, proto)};
+      if (value.has_value()) inputs.push_back(ScalarOf(root, x[0].dtype(), *value));
+      return OpNode(s, value.has_value() ? "PadV2" : "Pad", inputs,
+                    {{"T", MakeAttr(x[0].dtype())}, {"Tpaddings", MakeAttr(index)}});
+    };
+  };
+  t.Add("Pad", "[[1,2],[0,3],[2,0]]", {Floats({3, 4, 5})}, pad({1, 2, 0, 3, 2, 0}, std::nullopt),
+        kExact);
+  t.Add("Pad", "int64 paddings", {Ints(DT_INT32, {5, 6})}, pad({2, 2, 1, 1}, std::nullopt, DT_INT64),
+        kExact);
+  t.Add("Pad", "nothing", {Floats({4, 3})}, pad({0, 0, 0, 0}, std::nullopt), kExact);
+  t.Add("PadV2", "value -1.5", {Floats({2, 3, 4, 5})}, pad({0, 0, 1, 1, 2, 1, 0, 0}, -1.5),
+        kExact);
+  t.Add("PadV2", "int64 value 7", {Ints(DT_INT64, {6})}, pad({3, 4}, 7.0), kExact);
+  t.Add("PadV2", "bool true", {Bools({2, 2})}, pad({1, 0, 0, 1}, 1.0), kExact);
 
   // Slice with Const begin and size (-1: the rest).
   auto slice = [](std::vector<int64_t> begin, std::vector<int64_t> size,
