@@ -26,6 +26,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "compiler/partition.h"
+#include "compiler/passes/elementwise_chain.h"
 #include "compiler/placement.h"
 #include "graph/convert.h"
 #include "graph/graph_io.h"
@@ -315,7 +316,7 @@ TEST_CASE("conformance graphs place and partition with a GPU present") {
     int intra_op_threads() const override { return 1; }
   };
   const std::string root = ConformanceDir();
-  int graphs = 0, multi_device = 0;
+  int graphs = 0, multi_device = 0, chain_nodes = 0;
   for (const std::string& source : ListDirs(root)) {
     for (const std::string& name : ListDirs(root + "/" + source)) {
       const std::string path = root + "/" + source + "/" + name + "/graph.pb";
@@ -332,6 +333,18 @@ TEST_CASE("conformance graphs place and partition with a GPU present") {
       INFO(placed.ToString());
       CHECK(placed.ok());
       if (!placed.ok()) continue;
+      // As a GPU session does next: fuse elementwise chains on the GPU. The result must still
+      // load (registry, shapes) and partition.
+      ElementwiseChainOptions chains;
+      chains.device = gpu.name();
+      chains.arity = GpuElementwiseChainArity;
+      absl::StatusOr<int> fused = FuseElementwiseChains(**graph, chains);
+      INFO(fused.status().ToString());
+      CHECK(fused.ok());
+      if (fused.ok()) chain_nodes += *fused;
+      absl::StatusOr<std::unique_ptr<Graph>> reloaded = GraphFromGraphDef(GraphToGraphDef(**graph));
+      INFO(reloaded.status().ToString());
+      CHECK(reloaded.ok());
       absl::StatusOr<std::vector<GraphPartition>> parts = PartitionGraph(**graph);
       INFO(parts.status().ToString());
       CHECK(parts.ok());
@@ -340,7 +353,7 @@ TEST_CASE("conformance graphs place and partition with a GPU present") {
     }
   }
   WARN(graphs << " conformance graphs placed with a GPU, " << multi_device
-              << " of them on both devices");
+              << " of them on both devices, " << chain_nodes << " elementwise chains fused");
   if (!ListDirs(root).empty()) CHECK(graphs > 0);
 }
 
