@@ -113,7 +113,9 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
   }
 
   // Rule 0: TF1 control flow cannot cross devices yet (partition.h refuses it), so a graph
-  // with any runs on its first CPU device, where every control-flow op has its kernel.
+  // with any runs on one device: the one every explicit request names when they agree and it
+  // has every node's kernel (a graph pinned to /cpu:1), else the first CPU device, where every
+  // control-flow op has its kernel.
   const Node* control_flow = nullptr;
   for (const Node* node : nodes) {
     if (IsControlFlowOp(*node)) {
@@ -122,20 +124,48 @@ absl::Status PlaceNodes(Graph& graph, const std::vector<Device*>& devices,
     }
   }
   if (control_flow != nullptr && devices.size() > 1) {
-    const int cpu_index = type_index[std::find(devices.begin(), devices.end(), cpu) -
-                                     devices.begin()];
-    for (Node* node : nodes) {
+    auto index_of = [&](const Device* d) {
+      return type_index[std::find(devices.begin(), devices.end(), d) - devices.begin()];
+    };
+    auto requested = [&](const Node* node) {
       const DeviceSpec& spec = specs[node->id()];
+      return !spec.type.empty() || spec.index >= 0;
+    };
+    // The device every request matches (the first such), when there is one for all of them.
+    Device* target = cpu;
+    Device* agreed = nullptr;
+    bool agree = true;
+    for (const Node* node : nodes) {
+      if (!requested(node)) continue;
+      Device* match = nullptr;
+      for (Device* d : devices) {
+        if (Matches(specs[node->id()], *d, index_of(d))) {
+          match = d;
+          break;
+        }
+      }
+      if (match == nullptr || (agreed != nullptr && match != agreed)) {
+        agree = false;
+        break;
+      }
+      agreed = match;
+    }
+    if (agree && agreed != nullptr) {
+      bool has_kernels = true;
+      for (const Node* node : nodes) has_kernels = has_kernels && registry.HasKernel(*node, agreed->type());
+      if (has_kernels) target = agreed;
+    }
+    for (Node* node : nodes) {
       const bool asked_elsewhere =
-          (!spec.type.empty() || spec.index >= 0) && !Matches(spec, *cpu, cpu_index);
+          requested(node) && !Matches(specs[node->id()], *target, index_of(target));
       if (asked_elsewhere && !options.allow_soft_placement) {
         return absl::InvalidArgumentError(absl::StrCat(
             "node ", node->DebugName(), " requests device '", node->requested_device(),
             "', but the graph has TF1 control flow (node ", control_flow->DebugName(),
-            "), which runs on one device: ", cpu->name(),
+            "), which runs on one device: ", target->name(),
             "; turn on soft placement to run the graph there"));
       }
-      node->set_assigned_device(cpu->name());
+      node->set_assigned_device(target->name());
     }
     return absl::OkStatus();
   }

@@ -2,9 +2,12 @@
 //
 // Rules, in order:
 //  0. A graph with TF1 control flow (Switch, Merge, Enter, Exit, NextIteration, LoopCond) runs
-//     entirely on the first CPU device: control flow cannot cross devices yet (partition.h).
-//     A node that asks for another device is an error naming it and the control-flow node,
-//     unless soft placement is on.
+//     entirely on one device, since control flow cannot cross devices yet (partition.h): the
+//     device all explicit requests name when they agree and it has every node's kernel (a
+//     graph pinned to /cpu:1), else the first CPU device. A node that asks for another device
+//     is an error naming it and the control-flow node, unless soft placement is on. So a
+//     model with a TF1 cond left in it (a Keras learning-phase switch that pruning keeps) runs
+//     on the CPU even when a GPU is present; the placement log shows it.
 //  1. Colocation groups (a node's `_class` attr "loc:@other", TensorFlow's colocate_with) are
 //     placed together; explicit requests inside a group must agree.
 //  2. An explicit request (TensorFlow device string, partial ones like "/device:GPU:*" or

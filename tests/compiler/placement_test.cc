@@ -28,7 +28,7 @@ absl::StatusOr<std::unique_ptr<OpKernel>> NoKernel(const KernelConstruction&) {
 const KernelRegistry& TestRegistry() {
   static KernelRegistry* registry = [] {
     auto* r = new KernelRegistry;
-    for (const char* op : {"Placeholder", "Neg", "Square", "Const"}) {
+    for (const char* op : {"Placeholder", "Neg", "Square", "Const", "Switch", "Merge"}) {
       r->Register({op, kDeviceCpu, "", {}, NoKernel});
     }
     r->Register({"Neg", kDeviceGpu, "", {}, NoKernel});
@@ -269,10 +269,17 @@ TEST_CASE("a graph with TF1 control flow runs on the first CPU, whatever the GPU
              Catch::Contains("node 'y' (Neg) requests device '/device:GPU:0'") &&
                  Catch::Contains("TF1 control flow (node 's' (Switch))") &&
                  Catch::Contains("/device:CPU:0"));
-  // Two CPUs: the first one.
+  // Two CPUs: a request for the second alone takes the whole graph there (every node has its
+  // kernel on a CPU), even strictly; with no request, the first.
   auto asks_cpu1 = SwitchMergeGraph("/cpu:1");
-  REQUIRE(PlaceNodes(*asks_cpu1, {&cpu, &cpu1}, TestRegistry()).ok());
-  CHECK(DeviceOf(*asks_cpu1, "y") == "/device:CPU:0");
+  REQUIRE(PlaceNodes(*asks_cpu1, {&cpu, &cpu1}, TestRegistry(), Strict()).ok());
+  for (const char* node : {"x", "s", "y", "m", "z"}) {
+    INFO(node);
+    CHECK(DeviceOf(*asks_cpu1, node) == "/device:CPU:1");
+  }
+  auto unasked = SwitchMergeGraph("");
+  REQUIRE(PlaceNodes(*unasked, {&cpu, &cpu1}, TestRegistry()).ok());
+  CHECK(DeviceOf(*unasked, "y") == "/device:CPU:0");
   // A request for the first CPU is fine even when strict.
   auto asks_cpu0 = SwitchMergeGraph("/cpu:0");
   CHECK(PlaceNodes(*asks_cpu0, {&gpu, &cpu}, TestRegistry(), Strict()).ok());

@@ -141,8 +141,8 @@ struct CaseResult {
 };
 
 // `gpus` is weir run's --gpus: 0 keeps the case on the CPU; 1 puts what has GPU kernels on the
-// GPU, where float results are held to at least 1e-5 relative (1e-6 absolute) instead of the
-// manifest's exactness.
+// GPU, where float results are held to at least 1e-4 relative (1e-5 absolute) instead of the
+// manifest's tolerance when that is tighter.
 CaseResult RunCase(const std::string& source, const std::string& dir, const Struct& manifest,
                    int gpus) {
   CaseResult result;
@@ -171,11 +171,7 @@ CaseResult RunCase(const std::string& source, const std::string& dir, const Stru
 
   const auto& inputs = manifest.fields().at("inputs").list_value();
   const auto& outputs = manifest.fields().at("outputs").list_value();
-  Tolerance tol = ParseTolerance(manifest);
-  if (gpus > 0) {
-    tol.rel = std::max(tol.rel, 1e-5);
-    tol.abs = std::max(tol.abs, 1e-6);
-  }
+  const Tolerance tol = ParseTolerance(manifest);
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string out_dir = absl::StrCat(tmp ? tmp : "/tmp", "/conformance_out");
   mkdir(out_dir.c_str(), 0755);
@@ -210,7 +206,14 @@ CaseResult RunCase(const std::string& source, const std::string& dir, const Stru
         result.detail = absl::StrCat("cannot read output ", i);
         return result;
       }
-      std::string diff = Compare(*actual, *expected, tol);
+      // On the GPU, float results are held to what the GPU conformance suite holds its
+      // accumulating ops to (1e-4 relative), not to exactness; integers stay exact.
+      Tolerance t = tol;
+      if (gpus > 0 && (expected->dtype() == DT_FLOAT || expected->dtype() == DT_DOUBLE)) {
+        t.rel = std::max(t.rel, 1e-4);
+        t.abs = std::max(t.abs, 1e-5);
+      }
+      std::string diff = Compare(*actual, *expected, t);
       if (!diff.empty()) {
         result.detail = absl::StrCat(Field(o, "name"), " ", diff);
         return result;
@@ -291,7 +294,7 @@ TEST_CASE("conformance cases on the GPU") {
   }
   const std::string root = ConformanceDir();
   if (ListDirs(root).empty()) {
-    WARN("no conformance cases at " << root << " (set WEIR_CONFORMANCE_DIR); skipped");
+    WARN("SKIPPED: no conformance cases at " << root << " (set WEIR_CONFORMANCE_DIR)");
     return;
   }
   int in_scope = 0;
