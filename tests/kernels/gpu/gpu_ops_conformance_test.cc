@@ -641,13 +641,14 @@ void AddArrayCases(Table& t) {
   t.Add("Split", "axis -1 in 2", {Ints(DT_INT64, {3, 8}, -1e12, 1e12)}, split(-1, 2), kExact,
         nullptr, 1);
   t.Add("Split", "into one", {Bools({5, 4})}, split(0, 1), kExact);
-  auto split_v = [](std::vector<int64_t> sizes, int64_t axis) -> BuildFn {
-    return [sizes, axis](const Scope& s, const Scope& root, const std::vector<Output>& x) {
+  auto split_v = [](std::vector<int64_t> sizes, int64_t axis,
+                    DataType tlen = DT_INT64) -> BuildFn {
+    return [sizes, axis, tlen](const Scope& s, const Scope& root, const std::vector<Output>& x) {
       return OpNode(s, "SplitV",
-                    {x[0], IndexConst(root, sizes, DT_INT64),
+                    {x[0], IndexConst(root, sizes, tlen),
                      IndexConst(root, {axis}, DT_INT32, /*scalar=*/true)},
                     {{"T", MakeAttr(x[0].dtype())},
-                     {"Tlen", MakeAttr(DT_INT64)},
+                     {"Tlen", MakeAttr(tlen)},
                      {"num_split", MakeAttr(static_cast<int64_t>(sizes.size()))}});
     };
   };
@@ -657,6 +658,10 @@ void AddArrayCases(Table& t) {
   }
   t.Add("SplitV", "sizes [1,4] axis -1", {Ints(DT_INT32, {3, 5})}, split_v({1, 4}, -1), kExact,
         nullptr, 1);
+  for (int output : {0, 1}) {  // an empty piece, int32 sizes
+    t.Add("SplitV", "sizes [0,-1] int32", {Floats({4, 6})}, split_v({0, -1}, 1, DT_INT32), kExact,
+          nullptr, output);
+  }
   auto unpack = [](int64_t axis, int64_t num) -> BuildFn {
     return [axis, num](const Scope& s, const Scope&, const std::vector<Output>& x) {
       return OpNode(s, "Unpack", x,
