@@ -70,6 +70,20 @@ template <typename T>
 GpuStatus LaunchBinary(BinaryOp op, const T* lhs, const GpuDims& lhs_shape, const T* rhs,
                        const GpuDims& rhs_shape, T* out, GpuStream stream);
 
+// ---- Comparisons and logic: bool results, broadcasting as LaunchBinary ----
+enum class CompareOp { kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual };
+enum class LogicalOp { kAnd, kOr };
+const char* CompareOpName(CompareOp op);
+// out = lhs op rhs (a comparison with a NaN is false, except NotEqual). T is float, int32_t,
+// int64_t or bool.
+template <typename T>
+GpuStatus LaunchCompare(CompareOp op, const T* lhs, const GpuDims& lhs_shape, const T* rhs,
+                        const GpuDims& rhs_shape, bool* out, GpuStream stream);
+GpuStatus LaunchLogical(LogicalOp op, const bool* lhs, const GpuDims& lhs_shape, const bool* rhs,
+                        const GpuDims& rhs_shape, bool* out, GpuStream stream);
+// out[i] = !in[i] for i < n (`in` may equal `out`).
+GpuStatus LaunchLogicalNot(const bool* in, bool* out, int64_t n, GpuStream stream);
+
 // ---- Chains (compiler/passes/elementwise_chain.h, op _WeirElementwiseChain) ----
 
 // One step of a float chain: acc = unary(acc), or binary(acc, b) / binary(b, acc) with b an

@@ -10,6 +10,7 @@
 // picks the template instantiation from the node's dtype.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,6 +102,29 @@ class UnaryKernel : public OpKernel {
 // ---------------------------------------------------------------------------------------------
 // Binary ops with NumPy broadcasting.
 
+// The operands' shapes for a broadcasting launcher writing `n` elements. An operand with the
+// output's element count has the output's layout (broadcasting only adds size-1 dimensions),
+// and one with a single element is a scalar: when both operands are one or the other, they go
+// to the launcher flat, so the same-shape and scalar cases work at any rank (the launcher takes
+// rank <= kMaxGpuRank; the CPU kernel has no limit).
+absl::Status OperandDims(const Tensor& lhs, const Tensor& rhs, int64_t n, GpuDims* lhs_dims,
+                         GpuDims* rhs_dims) {
+  const bool flat = (lhs.num_elements() == n || lhs.num_elements() == 1) &&
+                    (rhs.num_elements() == n || rhs.num_elements() == 1);
+  if (flat) {
+    *lhs_dims = GpuDims{lhs.num_elements()};
+    *rhs_dims = GpuDims{rhs.num_elements()};
+    return absl::OkStatus();
+  }
+  absl::StatusOr<GpuDims> l = ToGpuDims(lhs.shape(), "input 0");
+  if (!l.ok()) return l.status();
+  absl::StatusOr<GpuDims> r = ToGpuDims(rhs.shape(), "input 1");
+  if (!r.ok()) return r.status();
+  *lhs_dims = *l;
+  *rhs_dims = *r;
+  return absl::OkStatus();
+}
+
 template <typename T>
 class BinaryKernel : public OpKernel {
  public:
@@ -122,23 +146,13 @@ class BinaryKernel : public OpKernel {
     if (!out.ok()) return out.status();
     const int64_t n = shape->num_elements();
     if (n == 0) return absl::OkStatus();
-    // An operand with the output's element count has the output's layout (broadcasting only
-    // adds size-1 dimensions), and one with a single element is a scalar: when both operands
-    // are one or the other, they go to the launcher flat, so the same-shape and scalar cases
-    // work at any rank (the launcher takes rank <= kMaxGpuRank; the CPU kernel has no limit).
-    const bool flat = (lhs.num_elements() == n || lhs.num_elements() == 1) &&
-                      (rhs.num_elements() == n || rhs.num_elements() == 1);
-    absl::StatusOr<GpuDims> lhs_dims = flat ? absl::StatusOr<GpuDims>(GpuDims{lhs.num_elements()})
-                                            : ToGpuDims(lhs.shape(), "input 0");
-    if (!lhs_dims.ok()) return lhs_dims.status();
-    absl::StatusOr<GpuDims> rhs_dims = flat ? absl::StatusOr<GpuDims>(GpuDims{rhs.num_elements()})
-                                            : ToGpuDims(rhs.shape(), "input 1");
-    if (!rhs_dims.ok()) return rhs_dims.status();
+    GpuDims lhs_dims, rhs_dims;
+    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
     const T* a = lhs.data<T>();
     const T* b = rhs.data<T>();
     T* y = (*out)->data<T>();
     return Enqueue(ctx, [&](GpuStream stream) {
-      return LaunchBinary<T>(op_, a, *lhs_dims, b, *rhs_dims, y, stream);
+      return LaunchBinary<T>(op_, a, lhs_dims, b, rhs_dims, y, stream);
     });
   }
   bool IsExpensive() const override { return false; }
@@ -146,6 +160,106 @@ class BinaryKernel : public OpKernel {
  private:
   const BinaryOp op_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons (Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual) and LogicalAnd /
+// LogicalOr: broadcasting, bool results. LogicalNot: a flat launch.
+
+template <typename T>
+class CompareKernel : public OpKernel {
+ public:
+  CompareKernel(const KernelConstruction& c, CompareOp op) : OpKernel(c), op_(op) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& lhs = ctx->input(0);
+    const Tensor& rhs = ctx->input(1);
+    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
+    if (!shape.ok()) return shape.status();
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, DT_BOOL, *shape);
+    if (!out.ok()) return out.status();
+    const int64_t n = shape->num_elements();
+    if (n == 0) return absl::OkStatus();
+    GpuDims lhs_dims, rhs_dims;
+    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
+    const T* a = lhs.data<T>();
+    const T* b = rhs.data<T>();
+    bool* y = (*out)->data<bool>();
+    return Enqueue(ctx, [&](GpuStream stream) {
+      return LaunchCompare<T>(op_, a, lhs_dims, b, rhs_dims, y, stream);
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  const CompareOp op_;
+};
+
+// CompareKernel<T> for T the C++ type of input 0's dtype (float, int32, int64 or bool: the
+// rows list only those).
+KernelOr MakeCompare(const KernelConstruction& c, CompareOp op) {
+  switch (BaseType(c.input_type(0))) {
+    case DT_FLOAT:
+      return std::unique_ptr<OpKernel>(new CompareKernel<float>(c, op));
+    case DT_INT32:
+      return std::unique_ptr<OpKernel>(new CompareKernel<int32_t>(c, op));
+    case DT_INT64:
+      return std::unique_ptr<OpKernel>(new CompareKernel<int64_t>(c, op));
+    case DT_BOOL:
+      return std::unique_ptr<OpKernel>(new CompareKernel<bool>(c, op));
+    default:
+      return absl::InternalError(absl::StrCat("no GPU comparison for dtype ",
+                                              DataTypeString(BaseType(c.input_type(0)))));
+  }
+}
+
+class LogicalKernel : public OpKernel {
+ public:
+  // `op` is unset for LogicalNot.
+  LogicalKernel(const KernelConstruction& c, std::optional<LogicalOp> op) : OpKernel(c), op_(op) {}
+
+  absl::Status Compute(KernelContext* ctx) override {
+    const Tensor& lhs = ctx->input(0);
+    if (!op_.has_value()) {
+      absl::StatusOr<Tensor*> out =
+          ctx->forward_input_or_allocate_output(0, 0, DT_BOOL, lhs.shape());
+      if (!out.ok()) return out.status();
+      const bool* x = lhs.data<bool>();
+      bool* y = (*out)->data<bool>();
+      const int64_t n = lhs.num_elements();
+      return Enqueue(ctx, [&](GpuStream stream) { return LaunchLogicalNot(x, y, n, stream); });
+    }
+    const Tensor& rhs = ctx->input(1);
+    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
+    if (!shape.ok()) return shape.status();
+    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, DT_BOOL, *shape);
+    if (!out.ok()) return out.status();
+    const int64_t n = shape->num_elements();
+    if (n == 0) return absl::OkStatus();
+    GpuDims lhs_dims, rhs_dims;
+    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
+    const bool* a = lhs.data<bool>();
+    const bool* b = rhs.data<bool>();
+    bool* y = (*out)->data<bool>();
+    return Enqueue(ctx, [&](GpuStream stream) {
+      return LaunchLogical(*op_, a, lhs_dims, b, rhs_dims, y, stream);
+    });
+  }
+  bool IsExpensive() const override { return false; }
+
+ private:
+  const std::optional<LogicalOp> op_;
+};
+
+// Equal and NotEqual with incompatible_shape_error = false give false/true for shapes that do
+// not broadcast instead of an error: those nodes stay on the CPU.
+absl::Status StrictShapes(const Node& node) {
+  bool strict = true;
+  if (node.GetAttr("incompatible_shape_error", &strict).ok() && !strict) {
+    return absl::InvalidArgumentError(
+        "incompatible_shape_error is false, which the GPU comparison does not implement");
+  }
+  return absl::OkStatus();
+}
 
 // ---------------------------------------------------------------------------------------------
 // AddN: the sum of N inputs of one shape (no broadcasting, as in TensorFlow), as N - 1 Adds
@@ -540,6 +654,33 @@ void RegisterGpuElementwiseKernels(KernelRegistry& registry) {
 
   registry.Register({"_WeirElementwiseChain", kDeviceGpu, "T", float_only,
                      ElementwiseChainKernel::Create});
+
+  const std::vector<DataType> comparable = {DT_FLOAT, DT_INT32, DT_INT64, DT_BOOL};
+  struct CompareRow {
+    const char* op;
+    CompareOp fn;
+    bool bools;  // Equal and NotEqual also compare bools
+  };
+  const CompareRow compare_rows[] = {
+      {"Equal", CompareOp::kEqual, true},      {"NotEqual", CompareOp::kNotEqual, true},
+      {"Less", CompareOp::kLess, false},       {"LessEqual", CompareOp::kLessEqual, false},
+      {"Greater", CompareOp::kGreater, false}, {"GreaterEqual", CompareOp::kGreaterEqual, false},
+  };
+  for (const CompareRow& row : compare_rows) {
+    const CompareOp fn = row.fn;
+    KernelDef def{row.op, kDeviceGpu, "T", row.bools ? comparable : numeric,
+                  [fn](const KernelConstruction& c) { return MakeCompare(c, fn); }};
+    if (row.bools) def.constraint = StrictShapes;
+    registry.Register(std::move(def));
+  }
+  for (auto [op, fn] : {std::pair<const char*, std::optional<LogicalOp>>{"LogicalAnd", LogicalOp::kAnd},
+                        {"LogicalOr", LogicalOp::kOr},
+                        {"LogicalNot", std::nullopt}}) {
+    registry.Register({op, kDeviceGpu, "", {},
+                       [fn = fn](const KernelConstruction& c) -> KernelOr {
+                         return std::unique_ptr<OpKernel>(new LogicalKernel(c, fn));
+                       }});
+  }
 
   KernelDef cast{
       "Cast", kDeviceGpu, "SrcT", {DT_FLOAT, DT_INT32, DT_INT64, DT_BOOL}, CastKernel::Create};

@@ -1132,11 +1132,36 @@ void AddConvCases(Table& t) {
         batch_norm("FusedBatchNormV3", 1e-4), kAccumulating);
 }
 
+// Comparisons (bool results, broadcasting; small integer ranges so equal pairs occur) and the
+// logical ops.
+void AddCompareCases(Table& t) {
+  for (const char* op : {"Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual"}) {
+    t.Binary(op, Floats({4, 1, 9}, -2, 2), Floats({3, 9}, -2, 2), kExact, "broadcast");
+    t.Binary(op, Ints(DT_INT32, {5, 7}, -3, 3), Ints(DT_INT32, {5, 7}, -3, 3), kExact,
+             "same shape");
+    t.Binary(op, Ints(DT_INT64, {}, -3, 3), Ints(DT_INT64, {6, 4}, -3, 3), kExact, "scalar lhs");
+  }
+  for (const char* op : {"Equal", "NotEqual"}) {
+    t.Binary(op, Bools({2, 8}), Bools({8}), kExact, "bools");
+  }
+  auto logical = [](const std::string& op) -> BuildFn {
+    return [op](const Scope& s, const Scope&, const std::vector<Output>& x) {
+      return OpNode(s, op, x, {});
+    };
+  };
+  for (const char* op : {"LogicalAnd", "LogicalOr"}) {
+    t.Add(op, "broadcast", {Bools({3, 1, 6}), Bools({4, 6})}, logical(op), kExact);
+    t.Add(op, "scalar rhs", {Bools({10}), Bools({})}, logical(op), kExact);
+  }
+  t.Add("LogicalNot", "", {Bools({7, 5})}, logical("LogicalNot"), kExact);
+}
+
 const std::vector<Case>& Cases() {
   static const std::vector<Case>* cases = [] {
     Table t;
     AddUnaryCases(t);
     AddBinaryCases(t);
+    AddCompareCases(t);
     AddNnCases(t);
     AddNnGradCases(t);
     AddCastCases(t);
