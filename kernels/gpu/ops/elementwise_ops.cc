@@ -226,6 +226,7 @@ class LogicalKernel : public OpKernel {
       const bool* x = lhs.data<bool>();
       bool* y = (*out)->data<bool>();
       const int64_t n = lhs.num_elements();
+      if (n == 0) return absl::OkStatus();
       return Enqueue(ctx, [&](GpuStream stream) { return LaunchLogicalNot(x, y, n, stream); });
     }
     const Tensor& rhs = ctx->input(1);

@@ -1136,13 +1136,18 @@ void AddConvCases(Table& t) {
 // logical ops.
 void AddCompareCases(Table& t) {
   for (const char* op : {"Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual"}) {
-    t.Binary(op, Floats({4, 1, 9}, -2, 2), Floats({3, 9}, -2, 2), kExact, "broadcast");
+    // Multiples of 0.5 in [-2, 2]: ties occur, so Less and LessEqual differ.
+    t.Binary(op, Floats({4, 1, 9}, -2, 2, Draw::kHalves), Floats({3, 9}, -2, 2, Draw::kHalves),
+             kExact, "broadcast");
     t.Binary(op, Ints(DT_INT32, {5, 7}, -3, 3), Ints(DT_INT32, {5, 7}, -3, 3), kExact,
              "same shape");
     t.Binary(op, Ints(DT_INT64, {}, -3, 3), Ints(DT_INT64, {6, 4}, -3, 3), kExact, "scalar lhs");
+    t.Binary(op, Floats({6, 4}, -2, 2, Draw::kHalves), Floats({}, -2, 2, Draw::kHalves), kExact,
+             "scalar rhs");
   }
   for (const char* op : {"Equal", "NotEqual"}) {
     t.Binary(op, Bools({2, 8}), Bools({8}), kExact, "bools");
+    t.Binary(op, Bools({4, 37}), Bools({4, 37}), kExact, "bools, same shape");
   }
   auto logical = [](const std::string& op) -> BuildFn {
     return [op](const Scope& s, const Scope&, const std::vector<Output>& x) {
@@ -1152,6 +1157,7 @@ void AddCompareCases(Table& t) {
   for (const char* op : {"LogicalAnd", "LogicalOr"}) {
     t.Add(op, "broadcast", {Bools({3, 1, 6}), Bools({4, 6})}, logical(op), kExact);
     t.Add(op, "scalar rhs", {Bools({10}), Bools({})}, logical(op), kExact);
+    t.Add(op, "same shape", {Bools({4, 37}), Bools({4, 37})}, logical(op), kExact);
   }
   t.Add("LogicalNot", "", {Bools({7, 5})}, logical("LogicalNot"), kExact);
 }
