@@ -171,6 +171,23 @@ class TransposeKernel : public OpKernel {
   bool identity_ = true;       // then the output is the input
 };
 
+// Joins the kernel's first n inputs into `out` along an axis, viewed as LaunchConcat's 2-D
+// [outer, axis_sizes[i] * inner] blocks (ConcatV2, and Pack with sizes of one).
+absl::Status EnqueueConcat(KernelContext* ctx, int n, const int64_t* axis_sizes, int64_t outer,
+                           int64_t inner, Tensor* out) {
+  LaunchScope scope(ctx);
+  if (auto s = scope.Activate(); !s.ok()) return s;
+  return ForArrayType(out->dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    // Host array of device pointers: the launcher reads it while enqueueing, one copy per
+    // input.
+    absl::InlinedVector<const T*, 16> inputs(n);
+    for (int i = 0; i < n; ++i) inputs[i] = ctx->input(i).data<T>();
+    return ToStatus(LaunchConcat<T>(inputs.data(), axis_sizes, n, outer, inner, out->data<T>(),
+                                    scope.stream()));
+  });
+}
+
 // ConcatV2 of N inputs along a constant axis (the last input).
 class ConcatV2Kernel : public OpKernel {
  public:
@@ -218,17 +235,7 @@ class ConcatV2Kernel : public OpKernel {
     if ((*out)->num_elements() == 0) return absl::OkStatus();
     const int64_t outer = Product(first.shape().dims(), 0, axis);
     const int64_t inner = Product(first.shape().dims(), axis + 1, rank);
-    LaunchScope scope(ctx);
-    if (auto s = scope.Activate(); !s.ok()) return s;
-    return ForArrayType(first.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      // Host array of device pointers: the launcher reads it while enqueueing, one copy per
-      // input.
-      absl::InlinedVector<const T*, 16> inputs(n);
-      for (int i = 0; i < n; ++i) inputs[i] = ctx->input(i).data<T>();
-      return ToStatus(LaunchConcat<T>(inputs.data(), axis_sizes.data(), n, outer, inner,
-                                      (*out)->data<T>(), scope.stream()));
-    });
+    return EnqueueConcat(ctx, n, axis_sizes.data(), outer, inner, *out);
   }
   bool IsExpensive() const override { return false; }
 
@@ -833,16 +840,8 @@ class PackKernel : public OpKernel {
     if ((*out)->num_elements() == 0) return absl::OkStatus();
     const int64_t outer = Product(first.shape().dims(), 0, axis);
     const int64_t inner = Product(first.shape().dims(), axis, rank);
-    absl::InlinedVector<int64_t, 16> ones(n, 1);
-    LaunchScope scope(ctx);
-    if (auto s = scope.Activate(); !s.ok()) return s;
-    return ForArrayType(first.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      absl::InlinedVector<const T*, 16> inputs(n);
-      for (int i = 0; i < n; ++i) inputs[i] = ctx->input(i).data<T>();
-      return ToStatus(LaunchConcat<T>(inputs.data(), ones.data(), n, outer, inner,
-                                      (*out)->data<T>(), scope.stream()));
-    });
+    const absl::InlinedVector<int64_t, 16> ones(n, 1);
+    return EnqueueConcat(ctx, n, ones.data(), outer, inner, *out);
   }
   bool IsExpensive() const override { return false; }
 

@@ -102,27 +102,55 @@ class UnaryKernel : public OpKernel {
 // ---------------------------------------------------------------------------------------------
 // Binary ops with NumPy broadcasting.
 
-// The operands' shapes for a broadcasting launcher writing `n` elements. An operand with the
-// output's element count has the output's layout (broadcasting only adds size-1 dimensions),
-// and one with a single element is a scalar: when both operands are one or the other, they go
-// to the launcher flat, so the same-shape and scalar cases work at any rank (the launcher takes
-// rank <= kMaxGpuRank; the CPU kernel has no limit).
-absl::Status OperandDims(const Tensor& lhs, const Tensor& rhs, int64_t n, GpuDims* lhs_dims,
-                         GpuDims* rhs_dims) {
-  const bool flat = (lhs.num_elements() == n || lhs.num_elements() == 1) &&
-                    (rhs.num_elements() == n || rhs.num_elements() == 1);
+// A broadcasting binary op's launch: its output -- allocated as `dtype`, or with `may_forward`
+// an operand of the output's shape taken over (the launchers let `out` alias one) -- the
+// output's element count (0: nothing to launch) and the operands' shapes for the launcher. An
+// operand with the output's element count has the output's layout (broadcasting only adds
+// size-1 dimensions), and one with a single element is a scalar: when both operands are one or
+// the other, they go to the launcher flat, so the same-shape and scalar cases work at any rank
+// (the launchers take rank <= kMaxGpuRank; the CPU kernels have no limit).
+struct BroadcastCall {
+  Tensor* out = nullptr;
+  int64_t n = 0;
+  GpuDims lhs, rhs;
+};
+
+absl::StatusOr<BroadcastCall> PrepareBroadcast(KernelContext* ctx, DataType dtype,
+                                               bool may_forward) {
+  const Tensor& lhs = ctx->input(0);
+  const Tensor& rhs = ctx->input(1);
+  // Qualified: the graph's TensorShape overload, whose InvalidArgument names both shapes.
+  absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
+  if (!shape.ok()) return shape.status();
+  absl::StatusOr<Tensor*> out;
+  if (may_forward) {
+    // Prefer lhs; try rhs when lhs cannot be taken over (broadcast, or still read elsewhere):
+    // forward_input_or_allocate_output allocates when the input it is given does not qualify.
+    const bool lhs_forwardable = lhs.shape() == *shape && lhs.RefCountIsOne();
+    const int forward = !lhs_forwardable && rhs.shape() == *shape ? 1 : 0;
+    out = ctx->forward_input_or_allocate_output(forward, 0, dtype, *shape);
+  } else {
+    out = ctx->allocate_output(0, dtype, *shape);
+  }
+  if (!out.ok()) return out.status();
+  BroadcastCall call;
+  call.out = *out;
+  call.n = shape->num_elements();
+  if (call.n == 0) return call;
+  const bool flat = (lhs.num_elements() == call.n || lhs.num_elements() == 1) &&
+                    (rhs.num_elements() == call.n || rhs.num_elements() == 1);
   if (flat) {
-    *lhs_dims = GpuDims{lhs.num_elements()};
-    *rhs_dims = GpuDims{rhs.num_elements()};
-    return absl::OkStatus();
+    call.lhs = GpuDims{lhs.num_elements()};
+    call.rhs = GpuDims{rhs.num_elements()};
+    return call;
   }
   absl::StatusOr<GpuDims> l = ToGpuDims(lhs.shape(), "input 0");
   if (!l.ok()) return l.status();
   absl::StatusOr<GpuDims> r = ToGpuDims(rhs.shape(), "input 1");
   if (!r.ok()) return r.status();
-  *lhs_dims = *l;
-  *rhs_dims = *r;
-  return absl::OkStatus();
+  call.lhs = *l;
+  call.rhs = *r;
+  return call;
 }
 
 template <typename T>
@@ -131,28 +159,15 @@ class BinaryKernel : public OpKernel {
   BinaryKernel(const KernelConstruction& c, BinaryOp op) : OpKernel(c), op_(op) {}
 
   absl::Status Compute(KernelContext* ctx) override {
-    const Tensor& lhs = ctx->input(0);
-    const Tensor& rhs = ctx->input(1);
-    // Qualified: the graph's TensorShape overload, whose InvalidArgument names both shapes.
-    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
-    if (!shape.ok()) return shape.status();
-    // The launcher lets `out` alias an operand of the output's shape, so either may be taken
-    // over. Prefer lhs; try rhs when lhs cannot be (broadcast, or still read elsewhere):
-    // forward_input_or_allocate_output allocates when the input it is given does not qualify.
-    const bool lhs_forwardable = lhs.shape() == *shape && lhs.RefCountIsOne();
-    const int forward = !lhs_forwardable && rhs.shape() == *shape ? 1 : 0;
-    absl::StatusOr<Tensor*> out =
-        ctx->forward_input_or_allocate_output(forward, 0, DataTypeToEnum<T>::value, *shape);
-    if (!out.ok()) return out.status();
-    const int64_t n = shape->num_elements();
-    if (n == 0) return absl::OkStatus();
-    GpuDims lhs_dims, rhs_dims;
-    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
-    const T* a = lhs.data<T>();
-    const T* b = rhs.data<T>();
-    T* y = (*out)->data<T>();
+    absl::StatusOr<BroadcastCall> call =
+        PrepareBroadcast(ctx, DataTypeToEnum<T>::value, /*may_forward=*/true);
+    if (!call.ok()) return call.status();
+    if (call->n == 0) return absl::OkStatus();
+    const T* a = ctx->input(0).data<T>();
+    const T* b = ctx->input(1).data<T>();
+    T* y = call->out->data<T>();
     return Enqueue(ctx, [&](GpuStream stream) {
-      return LaunchBinary<T>(op_, a, lhs_dims, b, rhs_dims, y, stream);
+      return LaunchBinary<T>(op_, a, call->lhs, b, call->rhs, y, stream);
     });
   }
   bool IsExpensive() const override { return false; }
@@ -171,21 +186,14 @@ class CompareKernel : public OpKernel {
   CompareKernel(const KernelConstruction& c, CompareOp op) : OpKernel(c), op_(op) {}
 
   absl::Status Compute(KernelContext* ctx) override {
-    const Tensor& lhs = ctx->input(0);
-    const Tensor& rhs = ctx->input(1);
-    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
-    if (!shape.ok()) return shape.status();
-    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, DT_BOOL, *shape);
-    if (!out.ok()) return out.status();
-    const int64_t n = shape->num_elements();
-    if (n == 0) return absl::OkStatus();
-    GpuDims lhs_dims, rhs_dims;
-    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
-    const T* a = lhs.data<T>();
-    const T* b = rhs.data<T>();
-    bool* y = (*out)->data<bool>();
+    absl::StatusOr<BroadcastCall> call = PrepareBroadcast(ctx, DT_BOOL, /*may_forward=*/false);
+    if (!call.ok()) return call.status();
+    if (call->n == 0) return absl::OkStatus();
+    const T* a = ctx->input(0).data<T>();
+    const T* b = ctx->input(1).data<T>();
+    bool* y = call->out->data<bool>();
     return Enqueue(ctx, [&](GpuStream stream) {
-      return LaunchCompare<T>(op_, a, lhs_dims, b, rhs_dims, y, stream);
+      return LaunchCompare<T>(op_, a, call->lhs, b, call->rhs, y, stream);
     });
   }
   bool IsExpensive() const override { return false; }
@@ -229,20 +237,14 @@ class LogicalKernel : public OpKernel {
       if (n == 0) return absl::OkStatus();
       return Enqueue(ctx, [&](GpuStream stream) { return LaunchLogicalNot(x, y, n, stream); });
     }
-    const Tensor& rhs = ctx->input(1);
-    absl::StatusOr<TensorShape> shape = weir::BroadcastShapes(lhs.shape(), rhs.shape());
-    if (!shape.ok()) return shape.status();
-    absl::StatusOr<Tensor*> out = ctx->allocate_output(0, DT_BOOL, *shape);
-    if (!out.ok()) return out.status();
-    const int64_t n = shape->num_elements();
-    if (n == 0) return absl::OkStatus();
-    GpuDims lhs_dims, rhs_dims;
-    if (auto s = OperandDims(lhs, rhs, n, &lhs_dims, &rhs_dims); !s.ok()) return s;
+    absl::StatusOr<BroadcastCall> call = PrepareBroadcast(ctx, DT_BOOL, /*may_forward=*/false);
+    if (!call.ok()) return call.status();
+    if (call->n == 0) return absl::OkStatus();
     const bool* a = lhs.data<bool>();
-    const bool* b = rhs.data<bool>();
-    bool* y = (*out)->data<bool>();
+    const bool* b = ctx->input(1).data<bool>();
+    bool* y = call->out->data<bool>();
     return Enqueue(ctx, [&](GpuStream stream) {
-      return LaunchLogical(*op_, a, lhs_dims, b, rhs_dims, y, stream);
+      return LaunchLogical(*op_, a, call->lhs, b, call->rhs, y, stream);
     });
   }
   bool IsExpensive() const override { return false; }
