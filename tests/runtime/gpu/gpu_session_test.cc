@@ -61,6 +61,19 @@ std::unique_ptr<Session> MakeSession(const GraphDef& def, const SessionOptions& 
   return *std::move(session);
 }
 
+// A session that prefers the GPU, with `log` attached to `options`; null, having said
+// "SKIPPED", when it could not open a GPU (the test case then returns).
+std::unique_ptr<Session> GpuSession(const GraphDef& def, PlacementLog* log,
+                                    SessionOptions options = {}) {
+  log->Attach(&options);
+  std::unique_ptr<Session> session = MakeSession(def, options);
+  if (session->gpu_device() == nullptr) {
+    WARN("SKIPPED: no GPU (the session could not open one)");
+    return nullptr;
+  }
+  return session;
+}
+
 std::unique_ptr<Session> CpuSession(const GraphDef& def) {
   SessionOptions options;
   options.num_gpu_devices = 0;
@@ -138,12 +151,8 @@ TEST_CASE("GPU session: an MLP matches the CPU at batch 1 and 256, GEMMs on the 
     PlacementLog log;
     SessionOptions options;
     options.gpu_graph_capture = capture;
-    log.Attach(&options);
-    std::unique_ptr<Session> gpu = MakeSession(def, options);
-    if (gpu->gpu_device() == nullptr) {
-      WARN("SKIPPED: no GPU (the session could not open one)");
-      return;
-    }
+    std::unique_ptr<Session> gpu = GpuSession(def, &log, options);
+    if (gpu == nullptr) return;
     INFO("GPU: " << gpu->gpu_device()->description());
     CHECK_FALSE(gpu->gpu_device()->options().allow_tf32);  // TF32 is off unless asked for
 
@@ -207,13 +216,8 @@ TEST_CASE("GPU session: a chain of 2000 dependent Adds matches the CPU") {
   const std::string last = absl::StrCat("add", kChain - 1);
 
   PlacementLog log;
-  SessionOptions options;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log);
+  if (gpu == nullptr) return;
   std::unique_ptr<Session> cpu = CpuSession(def);
   std::mt19937 rng(11);
   for (int step_run = 0; step_run < 2; ++step_run) {
@@ -257,12 +261,8 @@ TEST_CASE("GPU session: out of memory names the node, and the session keeps work
   PlacementLog log;
   SessionOptions options;
   options.gpu_options.memory_limit_bytes = 256 * kMiB;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log, options);
+  if (gpu == nullptr) return;
   CHECK(gpu->gpu_device()->memory_stats().bytes_limit <= static_cast<int64_t>(256 * kMiB));
 
   std::mt19937 rng(5);
@@ -311,13 +311,8 @@ TEST_CASE("GPU session: targets-only runs take effect") {
   const GraphDef def = ToGraphDef(s);
 
   PlacementLog log;
-  SessionOptions options;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log);
+  if (gpu == nullptr) return;
   std::unique_ptr<Session> cpu = CpuSession(def);
   const Tensor in = RandomTensor(TensorShape({4, 64}), rng);
   std::vector<Tensor> want;
@@ -349,13 +344,8 @@ TEST_CASE("GPU session: concurrent runs from 4 threads get their own results") {
   SKIP_WITHOUT_GPU();
   const GraphDef def = MlpGraph();
   PlacementLog log;
-  SessionOptions options;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log);
+  if (gpu == nullptr) return;
   std::unique_ptr<Session> cpu = CpuSession(def);
   constexpr int kThreads = 4, kInputsPerThread = 3, kRounds = 20;
   // Distinct inputs per thread (batch sizes differ too) and their CPU results.
@@ -427,13 +417,8 @@ TEST_CASE("GPU session: int32/int64 feeds and reshape/transpose/concat/reduction
   const GraphDef def = ToGraphDef(s);
 
   PlacementLog log;
-  SessionOptions options;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log);
+  if (gpu == nullptr) return;
   std::unique_ptr<Session> cpu = CpuSession(def);
 
   std::mt19937 rng(17);
@@ -503,12 +488,8 @@ TEST_CASE("GPU session: fetches are pinned and outlive the session; pinned and p
   PlacementLog log;
   SessionOptions options;
   options.gpu_graph_capture = false;
-  log.Attach(&options);
-  std::unique_ptr<Session> gpu = MakeSession(def, options);
-  if (gpu->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> gpu = GpuSession(def, &log, options);
+  if (gpu == nullptr) return;
   REQUIRE(GpuHostAllocator() != nullptr);
   CHECK(gpu->gpu_device()->host_allocator() == GpuHostAllocator());
 
@@ -581,13 +562,8 @@ TEST_CASE("GPU session: fused elementwise chains give the unfused bits and match
   const GraphDef def = ToGraphDef(s);
 
   PlacementLog log;
-  SessionOptions options;
-  log.Attach(&options);
-  std::unique_ptr<Session> fused = MakeSession(def, options);
-  if (fused->gpu_device() == nullptr) {
-    WARN("SKIPPED: no GPU (the session could not open one)");
-    return;
-  }
+  std::unique_ptr<Session> fused = GpuSession(def, &log);
+  if (fused == nullptr) return;
   SessionOptions plain_options;
   plain_options.gpu_fuse_elementwise = false;
   std::unique_ptr<Session> plain = MakeSession(def, plain_options);
